@@ -193,6 +193,7 @@ func NewScanner(mode Mode, limits Limits) *Scanner {
 // Reset forgets all state and expects a new stream, as after STARTTLS or a
 // SASL success (RFC 6120 §5.4.3.3, §6.4.6). Buffered bytes are discarded.
 func (s *Scanner) Reset() {
+	s.off += int64(s.pos)
 	s.buf = s.buf[:0]
 	if cap(s.buf) > shrinkAbove {
 		s.buf = nil
@@ -207,6 +208,16 @@ func (s *Scanner) Reset() {
 	s.tagStart = -1
 	s.pending = s.pending[:0]
 	s.err = nil
+}
+
+// Restart expects a new stream header next, as after a SASL success (RFC 6120
+// §6.4.6), but keeps the bytes not yet scanned: a server may already have
+// sent them. (After STARTTLS use Reset: bytes that arrived in plaintext must
+// not be read as part of the encrypted stream.)
+func (s *Scanner) Restart() {
+	rest := append([]byte(nil), s.buf[s.pos:]...)
+	s.Reset()
+	s.buf = append(s.buf, rest...)
 }
 
 // SetMaxBytes changes the element size limit, for instance to a limit the
