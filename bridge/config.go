@@ -153,8 +153,8 @@ func (c Config) Validate() error {
 	for _, err := range []error{
 		checkRange("max-stanza-bytes", c.MaxStanzaBytes, minStanzaBytes, maxStanzaBytes),
 		checkRange("max-depth", c.MaxDepth, 16, 4096),
-		checkRange("preauth-timeout", c.PreauthTimeout, time.Second, 10*time.Minute),
-		checkRange("ping-interval", c.PingInterval, time.Second, 10*time.Minute),
+		checkRange("preauth-timeout", c.PreauthTimeout, 100*time.Millisecond, 10*time.Minute),
+		checkRange("ping-interval", c.PingInterval, 100*time.Millisecond, 10*time.Minute),
 		checkRange("max-conns-per-ip", c.MaxConnsPerIP, 1, 1000000),
 		checkRange("read-header-timeout", c.ReadHeaderTimeout, time.Second, 5*time.Minute),
 		checkRange("dial-timeout", c.DialTimeout, 100*time.Millisecond, 5*time.Minute),

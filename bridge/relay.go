@@ -41,6 +41,10 @@ const (
 	closeWait   = 5 * time.Second // how long a closing stream may take (Prosody's close timeout)
 )
 
+// statusAbort asks stop to drop the browser's socket without a close
+// handshake: the peer is not answering.
+const statusAbort websocket.StatusCode = -1
+
 var downBufPool = sync.Pool{New: func() any { b := make([]byte, downReadBuf); return &b }}
 
 // relay joins one browser WebSocket to one upstream connection.
@@ -132,11 +136,14 @@ func (r *relay) after(d time.Duration, f func()) {
 func (r *relay) schedulePing() {
 	iv := r.srv.cfg.PingInterval
 	r.after(iv, func() {
-		ctx, cancel := context.WithTimeout(r.ctx, iv)
+		// Browser-side calls never use r.ctx: coder/websocket tears the
+		// socket down when a call's context ends, which would race the close
+		// frame that stop sends.
+		ctx, cancel := context.WithTimeout(context.Background(), iv)
 		defer cancel()
 		if err := r.ws.Ping(ctx); err != nil {
 			if r.ctx.Err() == nil {
-				r.stop("browser did not answer a ping within "+iv.String(), dropUpstream, websocket.StatusGoingAway, nil)
+				r.stop("browser did not answer a ping within "+iv.String(), dropUpstream, statusAbort, nil)
 			}
 			return
 		}
@@ -177,8 +184,12 @@ func (r *relay) stop(reason string, how upstreamStop, code websocket.StatusCode,
 			cancel()
 		}
 		r.cancel()
-		// Close waits for the browser's close frame; do not hold up the caller.
-		go func() { _ = r.ws.Close(code, truncateReason(reason)) }()
+		if code == statusAbort {
+			_ = r.ws.CloseNow()
+		} else {
+			// Close waits for the browser's close frame; do not hold up the caller.
+			go func() { _ = r.ws.Close(code, truncateReason(reason)) }()
+		}
 
 		r.log.Info("relay closed",
 			"reason", reason,
@@ -218,7 +229,7 @@ func (r *relay) failFraming(err error) {
 // scanner reassembles them.
 func (r *relay) readBrowser() {
 	for {
-		typ, rd, err := r.ws.Reader(r.ctx)
+		typ, rd, err := r.ws.Reader(context.Background()) // ends when stop closes the socket
 		if err != nil {
 			reason := "browser connection closed"
 			if cs := websocket.CloseStatus(err); cs != -1 {
@@ -379,7 +390,7 @@ func (r *relay) writeUp(p []byte) error {
 }
 
 func (r *relay) writeDown(p []byte) error {
-	ctx, cancel := context.WithTimeout(r.ctx, writeTimout)
+	ctx, cancel := context.WithTimeout(context.Background(), writeTimout)
 	defer cancel()
 	if err := r.ws.Write(ctx, websocket.MessageText, p); err != nil {
 		r.stop("browser write failed: "+err.Error(), dropUpstream, websocket.StatusGoingAway, nil)

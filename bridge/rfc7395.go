@@ -66,15 +66,21 @@ func writeAttr(b *bytes.Buffer, a frame.Attr) {
 }
 
 // standalone returns the element with the namespace declarations of scope
-// that its start tag does not itself make, added to the start tag. dst is
-// reused. Declarations are added in a fixed order (default first).
+// that it relies on but does not itself make, added to its start tag: the
+// default namespace always (children may inherit it), a prefix only where the
+// element's bytes use it. dst is reused. Declarations are added in a fixed
+// order (default first), right after the element name.
 func standalone(dst []byte, tok frame.Token, scope map[string]string) []byte {
 	own := tok.Declarations()
 	var add []string
 	for prefix := range scope {
-		if _, ok := own[prefix]; !ok {
-			add = append(add, prefix)
+		if _, ok := own[prefix]; ok {
+			continue
 		}
+		if prefix != "" && !bytes.Contains(tok.Raw, []byte(prefix+":")) {
+			continue
+		}
+		add = append(add, prefix)
 	}
 	dst = dst[:0]
 	if len(add) == 0 {
