@@ -47,7 +47,9 @@ func TestRunServe(t *testing.T) {
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"serve", "-listen", addr, "-data", t.TempDir()},
-			func(k string) string { return map[string]string{"WAXWING_DOMAIN": "example.org", "WAXWING_UPSTREAM": "127.0.0.1:1"}[k] },
+			func(k string) string {
+				return map[string]string{"WAXWING_DOMAIN": "example.org", "WAXWING_UPSTREAM": "127.0.0.1:1"}[k]
+			},
 			io.Discard, io.Discard)
 	}()
 	ok := false
