@@ -1,0 +1,240 @@
+package xmppd
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"text/template"
+	"time"
+)
+
+// Paths of the Debian 12 packages prosody and prosody-modules.
+const (
+	prosodyModulesDir = "/usr/lib/prosody/modules"
+	prosodyVersion    = "/usr/lib/prosody/prosody.version"
+)
+
+//go:embed mod_sasl2_compat012.lua
+var compatModule []byte
+
+type prosody struct {
+	s        *Server
+	dir      string // Dir/prosody
+	cfg      string
+	cmd      *exec.Cmd
+	done     chan struct{} // closed when cmd has exited
+	logStart int64         // size of prosody.log at launch
+}
+
+func newProsody(s *Server) (*prosody, error) {
+	p := &prosody{s: s, dir: filepath.Join(s.Dir, "prosody")}
+	p.cfg = filepath.Join(p.dir, "prosody.cfg.lua")
+	for _, d := range []string{"modules", "data", "certs"} {
+		if err := os.MkdirAll(filepath.Join(p.dir, d), 0o755); err != nil {
+			return nil, err
+		}
+	}
+	err := os.WriteFile(filepath.Join(p.dir, "modules", "mod_sasl2_compat012.lua"), compatModule, 0o644)
+	return p, err
+}
+
+func (p *prosody) file(name string) string { return filepath.Join(p.dir, name) }
+
+var prosodyCfg = template.Must(template.New("prosody").Funcs(template.FuncMap{"q": luaQuote}).Parse(
+	`-- Prosody 0.12.3 throwaway test server written by waxwing internal/xmppd (servers.md §1.2).
+-- Loopback only; every port option is explicit (the defaults would open 5222/5269/5280/5281/5347).
+{{if .Root}}run_as_root = true -- as uid 0 mod_posix refuses to run (and hangs with -F) without this
+{{end}}pidfile = {{q .PidFile}}
+data_path = {{q .DataDir}}
+log = {
+	info = {{q .InfoLog}};{{if .Debug}}
+	debug = {{q .DebugLog}};{{end}}
+}
+plugin_paths = { {{q .ModulesDir}}, {{q .SystemModules}} } -- own compat module first
+certificates = {{q .CertsDir}} -- empty: no automatic certificate discovery
+
+interfaces = { "127.0.0.1" }
+local_interfaces = { "127.0.0.1" }
+c2s_ports = { {{.C2S}} }
+c2s_direct_tls_ports = { {{if .DirectTLS}}{{.DirectTLS}}{{end}} }
+s2s_ports = { }
+s2s_direct_tls_ports = { }
+component_ports = { {{.Component}} }
+component_interfaces = { "127.0.0.1" }
+http_ports = { {{.HTTP}} }
+http_interfaces = { "127.0.0.1" }
+https_ports = { }
+https_interfaces = { }
+http_default_host = {{q .Domain}}
+network_settings = { nagle = false } -- Nagle costs ~35 ms per pipelined flight on loopback
+{{if .TLS}}
+c2s_require_encryption = true
+allow_unencrypted_plain_auth = false
+ssl = { certificate = {{q .Cert}}; key = {{q .Key}}; }
+c2s_direct_tls_ssl = { certificate = {{q .Cert}}; key = {{q .Key}}; }
+{{else}}
+-- NoTLS: no certificate, no mod_tls, SASL (PLAIN too) in the clear.
+c2s_require_encryption = false
+allow_unencrypted_plain_auth = true
+{{end}}
+consider_websocket_secure = true -- SASL on ws:// (compared against in benchmarks)
+authentication = "internal_hashed"
+storage = "internal"
+
+modules_enabled = {
+	"roster"; "saslauth";{{if .TLS}} "tls";{{end}} "disco"; "posix";
+	"carbons"; "pep"; "private"; "blocklist"; "vcard4"; "vcard_legacy";
+	"version"; "uptime"; "time"; "ping";
+	"mam"; "smacks"; "csi_simple"; "websocket";
+	"cloud_notify";{{if .SASL2}}
+	"sasl2"; "sasl2_bind2"; "sasl2_fast";
+	"sasl2_compat012"; -- ours: required on 0.12 by the three above
+	-- never "sasl2_sm" on 0.12.3: inline SM requests are never answered{{end}}
+}
+modules_disabled = { "s2s"; "s2s_auth_certs" }
+
+archive_expires_after = "never"
+default_archive_policy = true
+mam_include_total = true
+smacks_hibernation_time = 600
+smacks_max_ack_delay = 30
+push_notification_with_body = true
+push_notification_with_sender = true
+
+VirtualHost {{q .Domain}}
+
+Component {{q .MUCDomain}} "muc"
+	modules_enabled = { "muc_mam" }
+	muc_log_expires_after = "never"
+	muc_log_by_default = true
+
+Component {{q .ComponentDomain}} -- XEP-0114, the XEP-0357 app server in tests
+	component_secret = {{q .ComponentSecret}}
+`))
+
+func (p *prosody) writeConfig() error {
+	s := p.s
+	data := map[string]any{
+		"Root":            os.Geteuid() == 0,
+		"PidFile":         p.file("prosody.pid"),
+		"DataDir":         p.file("data"),
+		"InfoLog":         p.file("prosody.log"),
+		"Debug":           s.opts.Debug,
+		"DebugLog":        p.file("debug.log"),
+		"ModulesDir":      p.file("modules"),
+		"SystemModules":   prosodyModulesDir,
+		"CertsDir":        p.file("certs"),
+		"C2S":             s.ports.c2s,
+		"DirectTLS":       s.ports.directTLS,
+		"Component":       s.ports.component,
+		"HTTP":            s.ports.http,
+		"Domain":          s.Domain,
+		"MUCDomain":       s.MUCDomain,
+		"ComponentDomain": s.ComponentDomain,
+		"ComponentSecret": s.ComponentSecret,
+		"TLS":             !s.opts.NoTLS,
+		"Cert":            s.CACertFile,
+		"Key":             filepath.Join(s.Dir, "key.pem"),
+		"SASL2":           !s.opts.NoSASL2,
+	}
+	var buf bytes.Buffer
+	if err := prosodyCfg.Execute(&buf, data); err != nil {
+		return err
+	}
+	return os.WriteFile(p.cfg, buf.Bytes(), 0o644)
+}
+
+func (p *prosody) launch(ctx context.Context) error {
+	if fi, err := os.Stat(p.file("prosody.log")); err == nil {
+		p.logStart = fi.Size()
+	}
+	out, err := os.OpenFile(p.file("stdout.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	// Never without --config: that would start the system instance.
+	cmd := exec.Command("prosody", "-F", "--config", p.cfg)
+	cmd.Dir = p.dir
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = childAttr()
+	if err := cmd.Start(); err != nil {
+		out.Close()
+		return err
+	}
+	p.cmd, p.done = cmd, make(chan struct{})
+	go func(done chan struct{}) {
+		cmd.Wait()
+		out.Close()
+		close(done)
+	}(p.done)
+	return nil
+}
+
+func (p *prosody) exited() bool {
+	if p.done == nil {
+		return true
+	}
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func (p *prosody) bindFailed() bool {
+	return logContains(p.file("prosody.log"), p.logStart, "Failed to open server port", "Error binding encrypted port")
+}
+
+func (p *prosody) listening() bool {
+	return logContains(p.file("prosody.log"), p.logStart, fmt.Sprintf("Activated service 'c2s' on [127.0.0.1]:%d", p.s.ports.c2s))
+}
+
+func (p *prosody) stop(ctx context.Context) error {
+	if p.exited() {
+		return nil
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM) // "Shutdown complete" 1–2 s later
+	select {
+	case <-p.done:
+		return nil
+	case <-ctx.Done():
+		p.kill()
+		return fmt.Errorf("xmppd: prosody did not stop (%w); killed", ctx.Err())
+	}
+}
+
+func (p *prosody) kill() error {
+	if p.exited() {
+		return nil
+	}
+	p.cmd.Process.Kill()
+	select {
+	case <-p.done:
+		return nil
+	case <-time.After(10 * time.Second):
+		return errors.New("xmppd: prosody did not exit after SIGKILL")
+	}
+}
+
+func (p *prosody) register(ctx context.Context, user, pass string) error {
+	// Works with the server running or not (internal storage is plain files).
+	cmd := exec.CommandContext(ctx, "prosodyctl", "--config", p.cfg, "register", user, p.s.Domain, pass)
+	cmd.Dir = p.dir
+	cmd.WaitDelay = 2 * time.Second
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("xmppd: prosodyctl register %s: %v: %s", user, err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+func (p *prosody) logFiles() []string {
+	return []string{p.file("stdout.log"), p.file("prosody.log")}
+}
