@@ -535,4 +535,3 @@ func waitFor(cond func() bool) bool {
 	}
 	return false
 }
-
