@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -62,8 +61,8 @@ type relay struct {
 	upMu sync.Mutex // serialises writes upstream
 	up   net.Conn   // set once, before the upstream reader starts
 
-	down     *frame.Scanner // browser → server, Fragments
-	maxBytes atomic.Int64   // limit for down, lowered by the server's XEP-0478 advert
+	down     *fromBrowser // browser → server
+	maxBytes atomic.Int64 // limit for down, lowered by the server's XEP-0478 advert
 
 	opened        atomic.Bool // the browser has been sent an <open/>
 	authenticated atomic.Bool
@@ -94,7 +93,7 @@ func (s *Server) newRelay(ws *websocket.Conn, ip string) *relay {
 		started: time.Now(),
 		ctx:     ctx,
 		cancel:  cancel,
-		down:    frame.NewScanner(frame.Fragments, frame.Limits{MaxBytes: s.cfg.MaxStanzaBytes, MaxDepth: s.cfg.MaxDepth}),
+		down:    newFromBrowser(s.cfg.Domain, frame.Limits{MaxBytes: s.cfg.MaxStanzaBytes, MaxDepth: s.cfg.MaxDepth}),
 		done:    make(chan struct{}),
 	}
 	r.maxBytes.Store(int64(s.cfg.MaxStanzaBytes))
@@ -266,10 +265,10 @@ func (r *relay) readMessage(rd io.Reader, buf []byte) error {
 		n, err := rd.Read(buf)
 		if n > 0 {
 			r.bytesUp.Add(int64(n))
-			if lim := int(r.maxBytes.Load()); lim != r.down.Limits().MaxBytes {
-				r.down.SetMaxBytes(lim)
+			if lim := int(r.maxBytes.Load()); lim != r.down.sc.Limits().MaxBytes {
+				r.down.sc.SetMaxBytes(lim)
 			}
-			r.down.Write(buf[:n])
+			r.down.sc.Write(buf[:n])
 			if ferr := r.forwardBrowser(); ferr != nil {
 				return ferr
 			}
@@ -286,10 +285,10 @@ func (r *relay) readMessage(rd io.Reader, buf []byte) error {
 
 var errStopped = errors.New("relay stopped")
 
-// forwardBrowser handles every complete element from the browser.
+// forwardBrowser acts on every complete element from the browser.
 func (r *relay) forwardBrowser() error {
 	for {
-		tok, ok, err := r.down.Next()
+		step, ok, err := r.down.next()
 		if err != nil {
 			r.failFraming(err)
 			return err
@@ -300,79 +299,69 @@ func (r *relay) forwardBrowser() error {
 		if r.ctx.Err() != nil {
 			return errStopped
 		}
-		ns := tok.Namespace(map[string]string{"": nsClient})
-		switch {
-		case tok.LocalName() == "open" && ns == nsFraming:
-			if err := r.handleOpen(tok); err != nil {
-				return err
+		switch step.kind {
+		case stepReject:
+			how := dropUpstream
+			if r.up != nil {
+				how = closeUpstream
 			}
-			continue
-		case tok.LocalName() == "close" && ns == nsFraming:
+			code := websocket.StatusProtocolError
+			if step.reject == "host-unknown" {
+				code = websocket.StatusPolicyViolation
+			}
+			to, _ := step.tok.Attr("to")
+			r.stop("browser sent <"+step.tok.Name+"> ("+step.reject+", to="+strconv.Quote(to)+")", how, code, streamError(step.reject, step.text, ""))
+			return errStopped
+		case stepOpen:
+			if r.up == nil {
+				if err := r.dialUpstream(); err != nil {
+					return err
+				}
+			}
+		case stepClose:
 			r.closing.Store(true)
-			if err := r.writeUp([]byte("</stream:stream>")); err != nil {
-				return err
+		case stepStanza:
+			if r.up == nil {
+				r.stop("browser sent <"+step.tok.Name+"> before <open/>", dropUpstream, websocket.StatusProtocolError,
+					streamError("not-well-formed", "The first element must be <open/>.", ""))
+				return errStopped
 			}
-			continue
-		case tok.LocalName() == "stream" && ns == nsStream:
-			r.stop("browser sent <stream:stream>", closeUpstream, websocket.StatusProtocolError,
-				streamError("unsupported-stanza-type", "RFC 7395 streams open with <open/>, not <stream:stream>.", ""))
-			return errStopped
 		}
-		if r.up == nil {
-			r.stop("browser sent <"+tok.Name+"> before <open/>", dropUpstream, websocket.StatusProtocolError,
-				streamError("not-well-formed", "The first element must be <open/>.", ""))
-			return errStopped
-		}
-		if err := r.writeUp(tok.Raw); err != nil {
+		if err := r.writeUp(step.bytes); err != nil {
 			return err
 		}
 	}
 }
 
-// handleOpen answers the browser's <open/>: the first one dials the upstream,
-// later ones restart the stream (after SASL success).
-func (r *relay) handleOpen(tok frame.Token) error {
-	header, err := openToHeader(tok, r.srv.cfg.Domain)
+// dialUpstream connects to the server for the browser's first <open/>.
+func (r *relay) dialUpstream() error {
+	conn, err := r.srv.upstream.dial(r.ctx)
 	if err != nil {
-		to, _ := tok.Attr("to")
-		r.stop("browser opened a stream to "+strconv.Quote(to), dropUpstream, websocket.StatusPolicyViolation,
-			streamError("host-unknown", "This server serves "+r.srv.cfg.Domain+" only.", ""))
-		return errStopped
-	}
-	if v, ok := tok.Attr("version"); !ok || !strings.HasPrefix(v, "1.") {
-		r.stop("browser asked for stream version "+strconv.Quote(v), dropUpstream, websocket.StatusProtocolError,
-			streamError("unsupported-version", "XMPP 1.0 is required.", ""))
-		return errStopped
-	}
-	if r.up == nil {
-		conn, err := r.srv.upstream.dial(r.ctx)
-		if err != nil {
-			kind, text := failUnreachable, "The chat server cannot be reached."
-			var ue *upstreamError
-			if errors.As(err, &ue) {
-				kind = ue.kind
-				switch kind {
-				case failTLS:
-					text = "The chat server's TLS certificate could not be verified."
-				case failNoTLS:
-					text = "The chat server does not offer TLS; the connection was refused."
-				}
+		kind, text := failUnreachable, "The chat server cannot be reached."
+		var ue *upstreamError
+		if errors.As(err, &ue) {
+			kind = ue.kind
+			switch kind {
+			case failTLS:
+				text = "The chat server's TLS certificate could not be verified."
+			case failNoTLS:
+				text = "The chat server does not offer TLS; the connection was refused."
 			}
-			r.stop("upstream: "+err.Error(), dropUpstream, websocket.StatusTryAgainLater,
-				streamError("remote-connection-failed", text, kind))
-			return errStopped
 		}
-		r.upMu.Lock()
-		if r.ctx.Err() != nil {
-			r.upMu.Unlock()
-			conn.Close()
-			return errStopped
-		}
-		r.up = conn
-		r.upMu.Unlock()
-		go r.readUpstream()
+		r.stop("upstream: "+err.Error(), dropUpstream, websocket.StatusTryAgainLater,
+			streamError("remote-connection-failed", text, kind))
+		return errStopped
 	}
-	return r.writeUp(header)
+	r.upMu.Lock()
+	if r.ctx.Err() != nil {
+		r.upMu.Unlock()
+		conn.Close()
+		return errStopped
+	}
+	r.up = conn
+	r.upMu.Unlock()
+	go r.readUpstream()
+	return nil
 }
 
 func (r *relay) writeUp(p []byte) error {
@@ -403,60 +392,33 @@ func (r *relay) writeDown(p []byte) error {
 // readUpstream reads the server's stream and sends each element to the
 // browser as one message.
 func (r *relay) readUpstream() {
-	sc := frame.NewScanner(frame.Stream, frame.Limits{MaxBytes: 4 * r.srv.cfg.MaxStanzaBytes, MaxDepth: 4 * r.srv.cfg.MaxDepth})
-	var (
-		scope    map[string]string
-		features bool // the next element is the first after a stream header
-		out      []byte
-		buf      = make([]byte, upReadBuf)
-	)
+	d := newToBrowser(frame.Limits{MaxBytes: 4 * r.srv.cfg.MaxStanzaBytes, MaxDepth: 4 * r.srv.cfg.MaxDepth})
+	buf := make([]byte, upReadBuf)
 	for {
 		n, err := r.up.Read(buf)
 		if n > 0 {
-			sc.Write(buf[:n])
-			for {
-				tok, ok, serr := sc.Next()
-				if serr != nil {
-					r.stop("server sent bad XML: "+serr.Error(), closeUpstream, websocket.StatusBadGateway,
-						streamError("undefined-condition", "The chat server sent data the relay could not frame.", ""))
-					return
-				}
-				if !ok {
-					break
-				}
-				switch tok.Kind {
-				case frame.StreamOpen:
-					scope = tok.Declarations()
-					features = true
-					if r.writeDown(headerToOpen(tok)) != nil {
-						return
-					}
-					r.opened.Store(true)
-					continue
-				case frame.StreamClose:
-					_ = r.writeDown(closeFrame)
-					r.stop("server closed the stream", dropUpstream, websocket.StatusNormalClosure, nil)
-					return
-				}
-				out = standalone(out, tok, scope)
-				ns := tok.Namespace(scope)
-				if features && tok.LocalName() == "features" && ns == nsStream {
-					out = r.filterFeatures(out)
-				}
-				features = false
-				if r.writeDown(out) != nil {
-					return
-				}
-				if cap(out) > 64<<10 {
-					out = nil
-				}
-				if tok.LocalName() == "success" && (ns == nsSASL || ns == nsSASL2) {
-					r.authenticated.Store(true)
-					if ns == nsSASL {
-						// RFC 6120 §6.4.6: both sides restart the stream.
-						sc.Restart()
-					}
-				}
+			ferr := d.feed(buf[:n], r.writeDown)
+			if d.opened {
+				r.opened.Store(true)
+			}
+			if d.authenticated {
+				r.authenticated.Store(true)
+			}
+			if d.serverLimit > 0 && int64(d.serverLimit) < r.maxBytes.Load() {
+				r.maxBytes.Store(int64(d.serverLimit))
+				r.log.Debug("stanza limit lowered by the server (XEP-0478)", "max_bytes", d.serverLimit)
+			}
+			var fe *frame.Error
+			switch {
+			case d.closed:
+				r.stop("server closed the stream", dropUpstream, websocket.StatusNormalClosure, nil)
+				return
+			case errors.As(ferr, &fe):
+				r.stop("server sent bad XML: "+fe.Error(), closeUpstream, websocket.StatusBadGateway,
+					streamError("undefined-condition", "The chat server sent data the relay could not frame.", ""))
+				return
+			case ferr != nil:
+				return // writeDown failed and stopped the relay
 			}
 		}
 		if err != nil {
@@ -466,21 +428,6 @@ func (r *relay) readUpstream() {
 			return
 		}
 	}
-}
-
-// filterFeatures hides <starttls/> (the bridge owns TLS upstream) and reads
-// the server's XEP-0478 stanza size limit.
-func (r *relay) filterFeatures(out []byte) []byte {
-	if rg, ok := findChild(out, nsTLS, "starttls"); ok {
-		out = stripChild(out, rg)
-	}
-	if v, ok := childText(out, nsLimits, "limits", "max-bytes"); ok {
-		if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n > 0 && int64(n) < r.maxBytes.Load() {
-			r.maxBytes.Store(int64(n))
-			r.log.Debug("stanza limit lowered by the server (XEP-0478)", "max_bytes", n)
-		}
-	}
-	return out
 }
 
 func errText(err error) string {

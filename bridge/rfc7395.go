@@ -12,6 +12,7 @@ import (
 	"bytes"
 	"errors"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/waxwing-im/waxwing/wasm/frame"
@@ -130,4 +131,145 @@ func stripChild(raw []byte, r [2]int) []byte {
 	out := make([]byte, 0, len(raw)-(r[1]-r[0]))
 	out = append(out, raw[:r[0]]...)
 	return append(out, raw[r[1]:]...)
+}
+
+// toBrowser translates the server's RFC 6120 stream into RFC 7395 messages.
+// It is pure: the relay feeds it what it reads and sends what it emits.
+type toBrowser struct {
+	sc       *frame.Scanner
+	scope    map[string]string // declarations of the current stream header
+	out      []byte
+
+	// What the relay reads after feed.
+	opened        bool // a stream header was translated
+	authenticated bool // SASL or SASL2 success went by
+	closed        bool // the server's </stream:stream> was translated
+	serverLimit   int  // XEP-0478 max-bytes, 0 when not advertised
+}
+
+func newToBrowser(limits frame.Limits) *toBrowser {
+	return &toBrowser{sc: frame.NewScanner(frame.Stream, limits)}
+}
+
+// feed translates p and calls emit with each message for the browser, in
+// order. It stops at the first framing error (the server sent something that
+// is not an XMPP stream) or emit error.
+func (d *toBrowser) feed(p []byte, emit func([]byte) error) error {
+	d.sc.Write(p)
+	for {
+		tok, ok, err := d.sc.Next()
+		if err != nil || !ok {
+			return err
+		}
+		switch tok.Kind {
+		case frame.StreamOpen:
+			d.scope = tok.Declarations()
+			d.opened = true
+			if err := emit(headerToOpen(tok)); err != nil {
+				return err
+			}
+			continue
+		case frame.StreamClose:
+			d.closed = true
+			return emit(closeFrame)
+		}
+		d.out = standalone(d.out, tok, d.scope)
+		ns := tok.Namespace(d.scope)
+		// Any features element is filtered, whatever namespace the server
+		// (mis)declared: <starttls/> must never reach the browser.
+		if tok.LocalName() == "features" {
+			d.out = d.filterFeatures(d.out)
+		}
+		if err := emit(d.out); err != nil {
+			return err
+		}
+		if cap(d.out) > 64<<10 {
+			d.out = nil // do not keep a large buffer for an idle session
+		}
+		if tok.LocalName() == "success" && (ns == nsSASL || ns == nsSASL2) {
+			d.authenticated = true
+			if ns == nsSASL {
+				// RFC 6120 §6.4.6: both sides restart the stream.
+				d.sc.Restart()
+			}
+		}
+	}
+}
+
+// filterFeatures hides <starttls/> (the bridge owns TLS upstream) and reads
+// the server's XEP-0478 stanza size limit.
+func (d *toBrowser) filterFeatures(out []byte) []byte {
+	if rg, ok := findChild(out, nsTLS, "starttls"); ok {
+		out = stripChild(out, rg)
+	}
+	if v, ok := childText(out, nsLimits, "limits", "max-bytes"); ok {
+		if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n > 0 {
+			d.serverLimit = n
+		}
+	}
+	return out
+}
+
+// fromBrowser classifies the browser's RFC 7395 messages. It is pure: the
+// relay acts on each step.
+type fromBrowser struct {
+	sc     *frame.Scanner
+	domain string
+	closed bool // <close/> went by: nothing more may go upstream
+}
+
+// browserStep is what one element from the browser asks for.
+type browserStep struct {
+	kind   stepKind
+	bytes  []byte // stepOpen: the stream header; stepStanza: the element; stepClose: </stream:stream>
+	tok    frame.Token
+	reject string // stepReject: the stream error condition
+	text   string // stepReject: a human-readable explanation
+}
+
+type stepKind uint8
+
+const (
+	stepStanza stepKind = iota + 1
+	stepOpen
+	stepClose
+	stepReject
+)
+
+var streamEnd = []byte("</stream:stream>")
+
+func newFromBrowser(domain string, limits frame.Limits) *fromBrowser {
+	return &fromBrowser{sc: frame.NewScanner(frame.Fragments, limits), domain: domain}
+}
+
+// next returns the next step, ok == false when more bytes are needed, or the
+// framing error.
+func (u *fromBrowser) next() (browserStep, bool, error) {
+	tok, ok, err := u.sc.Next()
+	for err == nil && ok && u.closed {
+		// After </stream:stream> the server reads nothing more; whatever the
+		// browser still sends is dropped (RFC 7395 §3.6).
+		tok, ok, err = u.sc.Next()
+	}
+	if err != nil || !ok {
+		return browserStep{}, false, err
+	}
+	ns := tok.Namespace(map[string]string{"": nsClient})
+	switch {
+	case tok.LocalName() == "open" && ns == nsFraming:
+		header, err := openToHeader(tok, u.domain)
+		if err != nil {
+			return browserStep{kind: stepReject, tok: tok, reject: "host-unknown", text: "This server serves " + u.domain + " only."}, true, nil
+		}
+		if v, ok := tok.Attr("version"); !ok || !strings.HasPrefix(v, "1.") {
+			return browserStep{kind: stepReject, tok: tok, reject: "unsupported-version", text: "XMPP 1.0 is required."}, true, nil
+		}
+		return browserStep{kind: stepOpen, bytes: header, tok: tok}, true, nil
+	case tok.LocalName() == "close" && ns == nsFraming:
+		u.closed = true
+		return browserStep{kind: stepClose, bytes: streamEnd, tok: tok}, true, nil
+	case tok.LocalName() == "stream" && ns == nsStream:
+		return browserStep{kind: stepReject, tok: tok, reject: "unsupported-stanza-type", text: "RFC 7395 streams open with <open/>, not <stream:stream>."}, true, nil
+	}
+	return browserStep{kind: stepStanza, bytes: tok.Raw, tok: tok}, true, nil
 }
