@@ -136,9 +136,9 @@ func stripChild(raw []byte, r [2]int) []byte {
 // toBrowser translates the server's RFC 6120 stream into RFC 7395 messages.
 // It is pure: the relay feeds it what it reads and sends what it emits.
 type toBrowser struct {
-	sc       *frame.Scanner
-	scope    map[string]string // declarations of the current stream header
-	out      []byte
+	sc    *frame.Scanner
+	scope map[string]string // declarations of the current stream header
+	out   []byte
 
 	// What the relay reads after feed.
 	opened        bool // a stream header was translated
