@@ -76,15 +76,17 @@ func (t trustedProxies) clientIP(r *http.Request) netip.Addr {
 		return peer
 	}
 	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	client := peer
 	for i := len(hops) - 1; i >= 0; i-- {
 		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
 		if err != nil {
-			return peer
+			return client
 		}
-		a = a.Unmap()
-		if !t.trusted(a) {
-			return a
+		client = a.Unmap()
+		if !t.trusted(client) {
+			return client
 		}
 	}
-	return peer
+	// Every hop is a trusted proxy: the left-most is where it came from.
+	return client
 }
