@@ -391,6 +391,9 @@ func TestRelayPerIPCap(t *testing.T) {
 	b := startBridge(t, f, func(c *Config) { c.MaxConnsPerIP = 2 })
 	b.dial(t)
 	second := b.dial(t)
+	if !waitFor(func() bool { return b.srv.Relays() == 2 }) {
+		t.Fatal("relays not counted")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_, resp, err := websocket.Dial(ctx, b.url, &websocket.DialOptions{Subprotocols: []string{"xmpp"}, HTTPHeader: http.Header{"Origin": {b.origin}}})

@@ -193,6 +193,9 @@ func (s *Server) webSocket(w http.ResponseWriter, r *http.Request) {
 		_ = ws.Close(websocket.StatusGoingAway, "server shutting down")
 		return
 	}
-	defer s.untrack(rl)
+	defer func() {
+		release() // the IP slot is free before the relay stops counting
+		s.untrack(rl)
+	}()
 	rl.run()
 }

@@ -1,0 +1,13 @@
+//go:build !js
+
+package xmppws
+
+import "github.com/coder/websocket"
+
+func dialOptions(o *Options) *websocket.DialOptions {
+	return &websocket.DialOptions{
+		HTTPClient:   o.HTTPClient,
+		HTTPHeader:   o.HTTPHeader,
+		Subprotocols: []string{Subprotocol},
+	}
+}
