@@ -1,3 +1,5 @@
+//go:build !js
+
 // Command waxwing-demo runs the product on one machine: a throwaway Prosody
 // (temporary directory, loopback ports, SASL2, Bind 2, FAST, MAM, carbons,
 // Stream Management, CSI, MUC and push modules) with two demo accounts, and

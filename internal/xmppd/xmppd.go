@@ -1,3 +1,5 @@
+//go:build !js
+
 // Package xmppd starts throwaway Prosody 0.12 and ejabberd 23.01 servers (own temp dir, free
 // loopback ports, self-signed cert) for integration tests and the demo.
 //

@@ -1,3 +1,5 @@
+//go:build !js
+
 // Package xmppdtest starts xmppd test servers from tests: skip (or, under CI, fail) when the
 // server is not installed, stop it in t.Cleanup, and dump its log tail when the test failed.
 package xmppdtest
