@@ -63,7 +63,8 @@ bench: deps build
 # A throwaway Prosody with two demo accounts and `waxwing serve` in front.
 demo: build
 	@./.ci/deps demo
-	$(GO) run ./cmd/waxwing-demo -waxwing $(BIN)
+	$(GO) build -o bin/waxwing-demo ./cmd/waxwing-demo
+	bin/waxwing-demo -waxwing $(BIN)
 
 clean:
 	rm -rf bin static/dist/app.wasm static/dist/app.wasm.gz static/dist/app.wasm.br static/dist/wasm_exec.js
