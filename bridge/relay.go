@@ -3,11 +3,13 @@ package bridge
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -34,7 +36,7 @@ const (
 
 // Buffer sizes: small, because idle relays are many.
 const (
-	upReadBuf   = 4 << 10
+	upReadBuf   = 16 << 10 // a whole TLS record
 	downReadBuf = 16 << 10
 	writeTimout = 30 * time.Second
 	closeWait   = 5 * time.Second // how long a closing stream may take (Prosody's close timeout)
@@ -44,7 +46,10 @@ const (
 // handshake: the peer is not answering.
 const statusAbort websocket.StatusCode = -1
 
-var downBufPool = sync.Pool{New: func() any { b := make([]byte, downReadBuf); return &b }}
+var (
+	downBufPool = sync.Pool{New: func() any { b := make([]byte, downReadBuf); return &b }}
+	upBufPool   = sync.Pool{New: func() any { b := make([]byte, upReadBuf); return &b }}
+)
 
 // relay joins one browser WebSocket to one upstream connection.
 type relay struct {
@@ -73,8 +78,11 @@ type relay struct {
 	stopOnce sync.Once
 	done     chan struct{}
 	reason   string
-	timers   []*time.Timer
-	timersMu sync.Mutex
+
+	timersMu  sync.Mutex
+	preauth   *time.Timer // ends the relay at the pre-auth deadline
+	ping      *time.Timer // the next keepalive ping; reset, never reallocated
+	closeWait *time.Timer // ends the relay when the server does not answer <close/>
 }
 
 func newRelayID() string {
@@ -101,53 +109,48 @@ func (s *Server) newRelay(ws *websocket.Conn, ip string) *relay {
 	return r
 }
 
-// run serves the relay until it ends. It is called on the HTTP handler's
-// goroutine, which it uses to read from the browser.
+// run serves the relay until it ends. The caller's goroutine reads from the
+// browser.
 func (r *relay) run() {
 	r.log.Info("relay open", "remote", r.ip)
-	r.after(r.srv.cfg.PreauthTimeout, func() {
+	r.timersMu.Lock()
+	r.preauth = time.AfterFunc(r.srv.cfg.PreauthTimeout, func() {
 		if !r.authenticated.Load() {
 			r.stop("not authenticated within "+r.srv.cfg.PreauthTimeout.String(), closeUpstream,
 				websocket.StatusPolicyViolation, streamError("connection-timeout", "Authentication took too long.", ""))
 		}
 	})
-	r.schedulePing()
+	r.ping = time.AfterFunc(r.srv.cfg.PingInterval, r.sendPing)
+	r.timersMu.Unlock()
 	r.readBrowser()
 	<-r.done
 }
 
-// after runs f after d unless the relay has ended.
-func (r *relay) after(d time.Duration, f func()) {
+// sendPing sends a WebSocket ping every PingInterval; a ping without a pong
+// within the same interval means the browser is gone (a half-open TCP
+// connection, a sleeping laptop): the upstream is dropped so that the server
+// hibernates the session.
+func (r *relay) sendPing() {
+	iv := r.srv.cfg.PingInterval
+	// Browser-side calls never use r.ctx: coder/websocket tears the socket
+	// down when a call's context ends, which would race the close frame
+	// that stop sends.
+	ctx, cancel := context.WithTimeout(context.Background(), iv)
+	err := r.ws.Ping(ctx)
+	cancel()
+	if err != nil {
+		if r.ctx.Err() == nil {
+			r.stop("browser did not answer a ping within "+iv.String(), dropUpstream, statusAbort, nil)
+		}
+		return
+	}
 	r.timersMu.Lock()
 	defer r.timersMu.Unlock()
 	select {
 	case <-r.done:
-		return
 	default:
+		r.ping.Reset(iv)
 	}
-	r.timers = append(r.timers, time.AfterFunc(d, f))
-}
-
-// schedulePing sends a WebSocket ping every PingInterval; a ping without a
-// pong within the same interval means the browser is gone (a half-open TCP
-// connection, a sleeping laptop): the upstream is dropped so that the server
-// hibernates the session.
-func (r *relay) schedulePing() {
-	iv := r.srv.cfg.PingInterval
-	r.after(iv, func() {
-		// Browser-side calls never use r.ctx: coder/websocket tears the
-		// socket down when a call's context ends, which would race the close
-		// frame that stop sends.
-		ctx, cancel := context.WithTimeout(context.Background(), iv)
-		defer cancel()
-		if err := r.ws.Ping(ctx); err != nil {
-			if r.ctx.Err() == nil {
-				r.stop("browser did not answer a ping within "+iv.String(), dropUpstream, statusAbort, nil)
-			}
-			return
-		}
-		r.schedulePing()
-	})
 }
 
 // stop ends the relay once: the stream error (if any) and the close reach
@@ -156,8 +159,10 @@ func (r *relay) stop(reason string, how upstreamStop, code websocket.StatusCode,
 	r.stopOnce.Do(func() {
 		r.reason = reason
 		r.timersMu.Lock()
-		for _, t := range r.timers {
-			t.Stop()
+		for _, t := range []*time.Timer{r.preauth, r.ping, r.closeWait} {
+			if t != nil {
+				t.Stop()
+			}
 		}
 		close(r.done)
 		r.timersMu.Unlock()
@@ -237,7 +242,13 @@ func (r *relay) readBrowser() {
 			if r.closing.Load() {
 				// The browser sent <close/> and went: give the server its
 				// chance to answer, then end.
-				r.after(closeWait, func() { r.stop(reason, dropUpstream, websocket.StatusNormalClosure, nil) })
+				r.timersMu.Lock()
+				select {
+				case <-r.done:
+				default:
+					r.closeWait = time.AfterFunc(closeWait, func() { r.stop(reason, dropUpstream, websocket.StatusNormalClosure, nil) })
+				}
+				r.timersMu.Unlock()
 				<-r.done
 				return
 			}
@@ -335,7 +346,18 @@ func (r *relay) forwardBrowser() error {
 
 // dialUpstream connects to the server for the browser's first <open/>.
 func (r *relay) dialUpstream() error {
-	conn, err := r.srv.upstream.dial(r.ctx)
+	// The TLS handshake runs on a short-lived goroutine, so that its deep
+	// stack does not stay with the long-lived browser reader.
+	var (
+		conn net.Conn
+		err  error
+		done = make(chan struct{})
+	)
+	go func() {
+		conn, err = r.srv.upstream.dial(r.ctx)
+		close(done)
+	}()
+	<-done
 	if err != nil {
 		kind, text := failUnreachable, "The chat server cannot be reached."
 		var ue *upstreamError
@@ -393,11 +415,22 @@ func (r *relay) writeDown(p []byte) error {
 // browser as one message.
 func (r *relay) readUpstream() {
 	d := newToBrowser(frame.Limits{MaxBytes: 4 * r.srv.cfg.MaxStanzaBytes, MaxDepth: 4 * r.srv.cfg.MaxDepth})
-	buf := make([]byte, upReadBuf)
+	var first [1]byte
 	for {
-		n, err := r.up.Read(buf)
+		// Wait with a one-byte buffer, then take a pooled buffer for the
+		// rest of what arrived: an idle relay holds no read buffer. (TLS
+		// decrypts whole records, so the second read does not block.)
+		n, err := r.up.Read(first[:])
 		if n > 0 {
-			ferr := d.feed(buf[:n], r.writeDown)
+			bp := upBufPool.Get().(*[]byte)
+			buf := *bp
+			buf[0] = first[0]
+			m := 0
+			if err == nil {
+				m, err = readAvailable(r.up, buf[1:])
+			}
+			ferr := d.feed(buf[:1+m], r.writeDown)
+			upBufPool.Put(bp)
 			if d.opened {
 				r.opened.Store(true)
 			}
@@ -428,6 +461,22 @@ func (r *relay) readUpstream() {
 			return
 		}
 	}
+}
+
+// readAvailable reads what the connection already holds without waiting for
+// more: TLS returns the rest of the current record at once. For other
+// connections, a short deadline stands in.
+func readAvailable(c net.Conn, buf []byte) (int, error) {
+	if _, ok := c.(*tls.Conn); !ok {
+		_ = c.SetReadDeadline(time.Now().Add(time.Millisecond))
+		defer c.SetReadDeadline(time.Time{})
+		n, err := c.Read(buf)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			err = nil
+		}
+		return n, err
+	}
+	return c.Read(buf)
 }
 
 func errText(err error) string {

@@ -183,7 +183,7 @@ func (d *toBrowser) feed(p []byte, emit func([]byte) error) error {
 		if err := emit(d.out); err != nil {
 			return err
 		}
-		if cap(d.out) > 64<<10 {
+		if cap(d.out) > 4<<10 {
 			d.out = nil // do not keep a large buffer for an idle session
 		}
 		if tok.LocalName() == "success" && (ns == nsSASL || ns == nsSASL2) {

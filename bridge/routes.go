@@ -166,13 +166,18 @@ func (s *Server) webSocket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	release, ok := s.ips.acquire(ip)
+	hold := false // the relay goroutine took over the slot
 	if !ok {
 		s.log.Warn("websocket refused", "status", http.StatusTooManyRequests, "reason", "per-IP connection cap", "remote", ip.String())
 		w.Header().Set("Retry-After", "10")
 		http.Error(w, "Too many connections from your address", http.StatusTooManyRequests)
 		return
 	}
-	defer release()
+	defer func() {
+		if !hold {
+			release()
+		}
+	}()
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		Subprotocols:       []string{"xmpp"},
 		InsecureSkipVerify: true, // the Origin policy was applied above
@@ -193,9 +198,14 @@ func (s *Server) webSocket(w http.ResponseWriter, r *http.Request) {
 		_ = ws.Close(websocket.StatusGoingAway, "server shutting down")
 		return
 	}
-	defer func() {
-		release() // the IP slot is free before the relay stops counting
-		s.untrack(rl)
+	// The relay runs on a goroutine of its own, so that the handler's
+	// request, headers and grown stack are not kept for the relay's life.
+	hold = true
+	go func() {
+		defer func() {
+			release() // the IP slot is free before the relay stops counting
+			s.untrack(rl)
+		}()
+		rl.run()
 	}()
-	rl.run()
 }

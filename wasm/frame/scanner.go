@@ -234,12 +234,15 @@ func (s *Scanner) Limits() Limits { return s.limits }
 // Offset is the number of bytes scanned since the scanner was created.
 func (s *Scanner) Offset() int64 { return s.off + int64(s.pos) }
 
+// Cap reports the capacity of the scanner's buffer (for tests of idle memory).
+func (s *Scanner) Cap() int { return cap(s.buf) }
+
 // Buffered reports how many bytes are held for an unfinished unit.
 func (s *Scanner) Buffered() int { return len(s.buf) - s.keep() }
 
 // shrinkAbove is the buffer capacity above which an idle scanner gives its
 // buffer back, so that thousands of idle relays stay small.
-const shrinkAbove = 16 << 10
+const shrinkAbove = 4 << 10
 
 // keep is the first buffered byte still needed.
 func (s *Scanner) keep() int {
@@ -302,6 +305,17 @@ func (s *Scanner) Next() (tok Token, ok bool, err error) {
 		s.pos++
 		if ok {
 			return tok, true, nil
+		}
+	}
+	if s.elemStart < 0 && s.tagStart < 0 {
+		// Everything is consumed: give a large buffer back while idle.
+		// (Earlier tokens keep their bytes; they alias, the GC knows.)
+		s.off += int64(s.pos)
+		s.pos = 0
+		if cap(s.buf) > shrinkAbove {
+			s.buf = nil
+		} else {
+			s.buf = s.buf[:0]
 		}
 	}
 	return Token{}, false, nil

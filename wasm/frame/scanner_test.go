@@ -198,6 +198,31 @@ func TestBufferBounded(t *testing.T) {
 	}
 }
 
+// TestIdleScannerIsSmall checks that a scanner gives back a large buffer
+// once everything in it is consumed.
+func TestIdleScannerIsSmall(t *testing.T) {
+	s := frame.NewScanner(frame.Fragments, frame.Limits{})
+	big := []byte("<message><body>" + strings.Repeat("x", 100000) + "</body></message>")
+	s.Write(big[:50000])
+	if _, ok, _ := s.Next(); ok {
+		t.Fatal("element complete too early")
+	}
+	s.Write(big[50000:])
+	tok, ok, err := s.Next()
+	if !ok || err != nil || string(tok.Raw) != string(big) {
+		t.Fatalf("ok=%v err=%v", ok, err)
+	}
+	if _, ok, _ := s.Next(); ok {
+		t.Fatal("unexpected token")
+	}
+	if c := s.Cap(); c > 4096 {
+		t.Fatalf("idle scanner holds %d bytes", c)
+	}
+	if string(tok.Raw) != string(big) {
+		t.Fatal("earlier token changed")
+	}
+}
+
 func TestAttrs(t *testing.T) {
 	s := frame.NewScanner(frame.Stream, frame.Limits{})
 	s.Write([]byte(`<s:stream xmlns="jabber:client" xmlns:s='http://etherx.jabber.org/streams' to="a&amp;b" x = 'q&#x22;'>` +
