@@ -161,28 +161,7 @@ func btStartBridge(t testing.TB, cfg bridge.Config) *btBridge {
 	logs := &btLog{}
 	cfg.Listen = ln.Addr().String()
 	cfg.DataDir = t.TempDir()
-	s, err := bridge.New(cfg, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	if err != nil {
-		ln.Close()
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("bridge Serve: %v", err)
-			}
-		case <-time.After(15 * time.Second):
-			t.Errorf("the bridge did not shut down")
-		}
-		if t.Failed() {
-			t.Logf("bridge log:\n%s", logs.String())
-		}
-	})
+	serveBridge(t, cfg, ln, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), logs.String)
 	return &btBridge{addr: ln.Addr().String(), logs: logs}
 }
 

@@ -292,34 +292,13 @@ func itStartBridge(t *testing.T, srv *xmppd.Server) *itBridge {
 		t.Fatal(err)
 	}
 	logs := newITLogRecorder()
-	s, err := bridge.New(bridge.Config{
+	serveBridge(t, bridge.Config{
 		Domain:     srv.Domain,
 		Upstream:   srv.C2S,
 		UpstreamCA: srv.CACertFile,
 		DataDir:    t.TempDir(),
 		Listen:     "127.0.0.1:0",
-	}, slog.New(logs))
-	if err != nil {
-		ln.Close()
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("bridge Serve: %v", err)
-			}
-		case <-time.After(15 * time.Second):
-			t.Errorf("bridge did not shut down")
-		}
-		if t.Failed() {
-			t.Logf("bridge log:\n%s", logs.dump())
-		}
-	})
+	}, ln, slog.New(logs), logs.dump)
 	addr := ln.Addr().String()
 	return &itBridge{url: "ws://" + addr + bridge.PathWebSocket, origin: "http://" + addr, logs: logs}
 }
