@@ -9,7 +9,8 @@
 --   5. stanza:add_error()                          mod_sasl2_bind2, only when a bind fails
 -- conn:ssl_exportkeyingmaterial() is deliberately NOT provided: without 'tls-exporter' channel
 -- binding, HT-SHA-256-EXPR (broken on 0.12: mod_sasl2_fast:188) is not advertised on TLS 1.3.
--- mod_sasl2_sm is not fixed here (0.12 mod_smacks has no do_enable/do_resume): do not load it.
+-- mod_sasl2_sm is not fixed here (0.12 mod_smacks has no do_enable/do_resume): it needs the second
+-- shim, mod_sasl2_sm_compat012, loaded with it when Options.InlineSM is set.
 
 local filters = require "util.filters";
 local datetime = require "util.datetime";

@@ -26,6 +26,9 @@ const (
 //go:embed mod_sasl2_compat012.lua
 var compatModule []byte
 
+//go:embed mod_sasl2_sm_compat012.lua
+var smCompatModule []byte
+
 type prosody struct {
 	s        *Server
 	dir      string // Dir/prosody
@@ -44,6 +47,9 @@ func newProsody(s *Server) (*prosody, error) {
 		}
 	}
 	err := os.WriteFile(filepath.Join(p.dir, "modules", "mod_sasl2_compat012.lua"), compatModule, 0o644)
+	if err == nil && s.opts.InlineSM {
+		err = os.WriteFile(filepath.Join(p.dir, "modules", "mod_sasl2_sm_compat012.lua"), smCompatModule, 0o644)
+	}
 	return p, err
 }
 
@@ -97,8 +103,9 @@ modules_enabled = {
 	"mam"; "smacks"; "csi_simple"; "websocket";
 	"cloud_notify";{{if .SASL2}}
 	"sasl2"; "sasl2_bind2"; "sasl2_fast";
-	"sasl2_compat012"; -- ours: required on 0.12 by the three above
-	-- never "sasl2_sm" on 0.12.3: inline SM requests are never answered{{end}}
+	"sasl2_compat012"; -- ours: required on 0.12 by the three above{{if .InlineSM}}
+	"sasl2_sm"; "sasl2_sm_compat012"; -- inline XEP-0198; ours: mod_sasl2_sm needs it on 0.12{{else}}
+	-- mod_sasl2_sm only with InlineSM: on 0.12.3 it needs our compat module{{end}}{{end}}
 }
 modules_disabled = { "s2s"; "s2s_auth_certs" }
 
@@ -145,6 +152,7 @@ func (p *prosody) writeConfig() error {
 		"Cert":            s.CACertFile,
 		"Key":             filepath.Join(s.Dir, "key.pem"),
 		"SASL2":           !s.opts.NoSASL2,
+		"InlineSM":        s.opts.InlineSM,
 	}
 	var buf bytes.Buffer
 	if err := prosodyCfg.Execute(&buf, data); err != nil {

@@ -47,6 +47,10 @@ type Options struct {
 	CertNames []string // DNS SANs of the self-signed cert; default {Domain, "*."+Domain}
 	NoSASL2   bool     // prosody: do not load mod_sasl2/_bind2/_fast/compat (legacy SASL only)
 	DirectTLS bool     // also open a direct-TLS (XEP-0368) c2s port: Server.DirectTLSAddr
+	// InlineSM: prosody: also load mod_sasl2_sm with its 0.12 compat module
+	// (mod_sasl2_sm_compat012.lua): XEP-0198 <enable/> inside Bind 2 and <resume/> inside SASL2
+	// <authenticate/>. Ignored with NoSASL2 and by ejabberd.
+	InlineSM bool
 	// NoTLS: the server has no certificate and offers no STARTTLS; SASL (PLAIN included) is
 	// offered in the clear. Used to test that clients and relays fail closed.
 	NoTLS bool
