@@ -1,0 +1,753 @@
+package client
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/waxwing-im/waxwing/wasm/frame"
+	"github.com/waxwing-im/waxwing/wasm/xmppws"
+)
+
+// Handler receives inbound stanzas. HandleStanza must persist the stanza
+// before it returns nil; it may persist h (the XEP-0198 inbound count
+// including this stanza) in the same transaction. Only then does the client
+// count the stanza as handled. An error drops the link without counting it,
+// so that the server delivers it again.
+type Handler interface {
+	HandleStanza(ctx context.Context, raw []byte, h uint32) error
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(ctx context.Context, raw []byte, h uint32) error
+
+// HandleStanza calls f.
+func (f HandlerFunc) HandleStanza(ctx context.Context, raw []byte, h uint32) error {
+	return f(ctx, raw, h)
+}
+
+// Config configures a client.
+type Config struct {
+	URL      string          // ws:// or wss:// URL of `waxwing serve`
+	JID      string          // bare JID of the account
+	Dial     *xmppws.Options // HTTP headers (Origin) for native clients; ignored in browsers
+	Store    StateStore      // session state; required
+	Handler  Handler         // inbound stanzas; required
+	Software string          // SASL2 user agent
+	Device   string
+	Tag      string // Bind 2 tag (resource prefix); default "waxwing"
+	Log      *slog.Logger
+	Now      func() time.Time
+	// AckEvery requests an acknowledgement after this many unacknowledged
+	// outbound stanzas, and at least after each Send burst. Default 1.
+	AckEvery int
+}
+
+// Stats measures one connection, from the WebSocket open to ready.
+type Stats struct {
+	Path       Path
+	RoundTrips int           // times the client waited for the server
+	BytesSent  int           // framing included
+	BytesRecv  int           // framing included
+	Duration   time.Duration // WebSocket open → ready
+	Reason     string        // why this path (Decide's reason)
+}
+
+// String reads like the connection bar: "connected in 42 ms · 1 round trip".
+func (s Stats) String() string {
+	rt := "round trips"
+	if s.RoundTrips == 1 {
+		rt = "round trip"
+	}
+	return fmt.Sprintf("connected in %d ms · %d %s (%s)", s.Duration.Milliseconds(), s.RoundTrips, rt, s.Path)
+}
+
+// Session is one established connection.
+type Session struct {
+	cfg   Config
+	ws    *xmppws.Conn
+	sc    *frame.Scanner
+	buf   []byte
+	log   *slog.Logger
+	stats Stats
+
+	mu      sync.Mutex // guards st and writes
+	st      State
+	smOn    bool // XEP-0198 enabled or resumed on this connection
+	pending int  // sent since the last <r/>
+
+	waiting bool // the last I/O was a write: the next read is a round trip
+	done    chan struct{}
+	err     error
+}
+
+// Stats returns the measurements of the connection.
+func (s *Session) Stats() Stats { return s.stats }
+
+// JID is the bound full JID.
+func (s *Session) JID() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.st.BoundJID
+}
+
+// newDeviceID returns a random UUID (version 4).
+func newDeviceID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := fmt.Sprintf("%x", b)
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+// Connect opens one connection, authenticates, and binds or resumes, in as
+// few round trips as the server allows. It returns when the session is
+// ready; Serve then reads from it.
+func Connect(ctx context.Context, cfg Config, cred Credentials) (*Session, error) {
+	if cfg.Tag == "" {
+		cfg.Tag = "waxwing"
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.AckEvery <= 0 {
+		cfg.AckEvery = 1
+	}
+	st, err := cfg.Store.LoadState(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("loading session state: %w", err)
+	}
+	if st.DeviceID == "" {
+		st.DeviceID = newDeviceID()
+	}
+	if st.JID == "" {
+		st.JID = cfg.JID
+	}
+	ws, err := xmppws.Dial(ctx, cfg.URL, cfg.Dial)
+	if err != nil {
+		return nil, &ConnectError{Kind: ErrUnreachable, Err: err}
+	}
+	s := &Session{
+		cfg:  cfg,
+		ws:   ws,
+		sc:   frame.NewScanner(frame.Fragments, frame.Limits{MaxBytes: 4 << 20, MaxDepth: 1024}),
+		buf:  make([]byte, 16<<10),
+		log:  cfg.Log,
+		st:   st,
+		done: make(chan struct{}),
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		_ = ws.SetDeadline(dl)
+	}
+	start := time.Now()
+	if err := s.negotiate(ctx, cred); err != nil {
+		ws.CloseNow()
+		return nil, err
+	}
+	_ = ws.SetDeadline(time.Time{})
+	s.stats.Duration = time.Since(start)
+	if err := cfg.Store.SaveState(ctx, s.st); err != nil {
+		ws.CloseNow()
+		return nil, fmt.Errorf("saving session state: %w", err)
+	}
+	s.log.Info("connected", "path", s.stats.Path, "round_trips", s.stats.RoundTrips, "ms", s.stats.Duration.Milliseconds(),
+		"bytes_sent", s.stats.BytesSent, "bytes_recv", s.stats.BytesRecv, "reason", s.stats.Reason)
+	return s, nil
+}
+
+// write sends elements, each as one WebSocket message (xmppws frames them).
+func (s *Session) write(els ...[]byte) error {
+	for _, e := range els {
+		n, err := s.ws.Write(e)
+		s.stats.BytesSent += n
+		if err != nil {
+			return &ConnectError{Kind: ErrConnectionLost, Err: err}
+		}
+	}
+	s.waiting = true
+	return nil
+}
+
+// read returns the next element from the server.
+func (s *Session) read() ([]byte, error) {
+	if s.waiting {
+		s.stats.RoundTrips++
+		s.waiting = false
+	}
+	for {
+		tok, ok, err := s.sc.Next()
+		if err != nil {
+			return nil, &ConnectError{Kind: ErrProtocol, Err: err}
+		}
+		if ok {
+			return append([]byte(nil), tok.Raw...), nil
+		}
+		n, err := s.ws.Read(s.buf)
+		s.stats.BytesRecv += n
+		if n > 0 {
+			s.sc.Write(s.buf[:n])
+			continue
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil, &ConnectError{Kind: ErrConnectionLost, Err: errors.New("the server closed the stream")}
+			}
+			return nil, &ConnectError{Kind: ErrConnectionLost, Err: err}
+		}
+	}
+}
+
+// expect reads the next element, turning stream errors into errors.
+func (s *Session) expect() ([]byte, error) {
+	raw, err := s.read()
+	if err != nil {
+		return nil, err
+	}
+	if se := ParseStreamError(raw); se != nil {
+		return nil, streamErrorToConnect(se)
+	}
+	return raw, nil
+}
+
+func (s *Session) openStream() ([]byte, error) {
+	domain := s.cfg.JID[strings.IndexByte(s.cfg.JID, '@')+1:]
+	open := "<open xmlns='" + xmppws.NSFraming + "' to='" + frame.Escape(domain) + "' from='" + frame.Escape(s.cfg.JID) + "' version='1.0' xml:lang='en'/>"
+	if err := s.write([]byte(open)); err != nil {
+		return nil, err
+	}
+	for {
+		raw, err := s.expect()
+		if err != nil {
+			return nil, err
+		}
+		if ns, local := ElementName(raw); local == "open" && ns == xmppws.NSFraming {
+			continue
+		}
+		if _, local := ElementName(raw); local != "features" {
+			return nil, &ConnectError{Kind: ErrProtocol, Err: fmt.Errorf("expected stream features, got %.80q", raw)}
+		}
+		return raw, nil
+	}
+}
+
+// negotiate runs the plan Decide chooses.
+func (s *Session) negotiate(ctx context.Context, cred Credentials) error {
+	rawFeatures, err := s.openStream()
+	if err != nil {
+		return err
+	}
+	f, err := ParseFeatures(rawFeatures)
+	if err != nil {
+		return &ConnectError{Kind: ErrProtocol, Err: err}
+	}
+	plan, reason, err := Decide(f, s.st, cred, s.cfg.Now())
+	s.stats.Reason = reason
+	s.log.Debug("negotiation plan", "plan", fmt.Sprintf("%+v", plan), "reason", reason)
+	if err != nil {
+		if errors.Is(err, ErrPasswordNeeded) {
+			return &ConnectError{Kind: ErrNeedPassword, Err: err}
+		}
+		return &ConnectError{Kind: ErrProtocol, Err: err}
+	}
+	if plan.SASL2 {
+		return s.negotiateSASL2(ctx, plan, cred)
+	}
+	return s.negotiateLegacy(ctx, plan, cred)
+}
+
+func (s *Session) localpart() string { return s.cfg.JID[:strings.IndexByte(s.cfg.JID, '@')] }
+
+func (s *Session) mechanism(plan Plan, cred Credentials) (Mechanism, error) {
+	switch {
+	case plan.UseToken:
+		return NewFAST(plan.Mechanism, s.localpart(), s.st.FASTToken)
+	case plan.Mechanism == "PLAIN":
+		return NewPLAIN(s.localpart(), cred.Password), nil
+	default:
+		return NewSCRAM(plan.Mechanism, s.localpart(), cred.Password)
+	}
+}
+
+// finalAfterFirst reports whether the client's first message is also its
+// last (FAST, PLAIN), so that a pipelined <resume/> can follow it at once.
+func finalAfterFirst(mech string) bool {
+	return mech == "PLAIN" || strings.HasPrefix(mech, "HT-")
+}
+
+func (s *Session) negotiateSASL2(ctx context.Context, plan Plan, cred Credentials) error {
+	mech, err := s.mechanism(plan, cred)
+	if err != nil {
+		return &ConnectError{Kind: ErrProtocol, Err: err}
+	}
+	initial, err := mech.Start()
+	if err != nil {
+		return &ConnectError{Kind: ErrProtocol, Err: err}
+	}
+	req := AuthRequest{
+		Mechanism:       plan.Mechanism,
+		InitialResponse: initial,
+		UserAgentID:     s.st.DeviceID,
+		Software:        s.cfg.Software,
+		Device:          s.cfg.Device,
+		RequestToken:    plan.RequestToken,
+		FAST:            plan.UseToken,
+	}
+	if plan.Resume == ResumeInline {
+		req.Resume = &ResumeRequest{PrevID: s.st.SM.ID, H: s.st.SM.Inbound}
+	}
+	if plan.Bind2 {
+		req.Bind = &BindRequest{Tag: s.cfg.Tag, Carbons: plan.Carbons, CSIActive: plan.CSI, SMEnable: plan.InlineSM, SMResume: plan.InlineSM}
+	}
+	classicResume := func() [][]byte {
+		if plan.Resume == ResumeClassic {
+			return [][]byte{MarshalResume(s.st.SM.ID, s.st.SM.Inbound)}
+		}
+		return nil
+	}
+	out := [][]byte{req.Marshal()}
+	resumeSent := false
+	if finalAfterFirst(plan.Mechanism) {
+		out = append(out, classicResume()...)
+		resumeSent = true
+	}
+	if err := s.write(out...); err != nil {
+		return err
+	}
+	var res AuthResult
+	for {
+		raw, err := s.expect()
+		if err != nil {
+			return err
+		}
+		if ae := ParseFailure(raw); ae != nil {
+			return authFailure(ae, plan.UseToken)
+		}
+		_, local := ElementName(raw)
+		switch local {
+		case "challenge":
+			ch, err := ParseChallenge(raw)
+			if err != nil {
+				return &ConnectError{Kind: ErrProtocol, Err: err}
+			}
+			resp, err := mech.Next(ch)
+			if err != nil {
+				return &ConnectError{Kind: ErrProtocol, Err: err}
+			}
+			out := [][]byte{MarshalResponse(resp)}
+			if !resumeSent {
+				// SCRAM: this is the client's final message.
+				out = append(out, classicResume()...)
+				resumeSent = true
+			}
+			if err := s.write(out...); err != nil {
+				return err
+			}
+			continue
+		case "success":
+			res, err = ParseSuccess(raw)
+			if err != nil {
+				return &ConnectError{Kind: ErrProtocol, Err: err}
+			}
+			if err := mech.Verify(res.AdditionalData); err != nil {
+				return &ConnectError{Kind: ErrServerNotVerified, Err: err}
+			}
+		default:
+			return &ConnectError{Kind: ErrProtocol, Err: fmt.Errorf("unexpected <%s> during SASL2", local)}
+		}
+		break
+	}
+	if res.Token != nil {
+		s.st.FASTToken, s.st.FASTExpiry = res.Token.Token, res.Token.Expiry
+		s.st.FASTMechanism = plan.RequestToken
+		if plan.UseToken && plan.RequestToken == "" {
+			s.st.FASTMechanism = plan.Mechanism // rotated by the server
+		}
+	}
+	if res.AuthzID != "" && strings.Contains(res.AuthzID, "/") {
+		s.st.BoundJID = res.AuthzID
+	}
+
+	switch {
+	case res.Resumed != nil:
+		return s.resumed(res.Resumed.H)
+	case plan.Resume == ResumeClassic:
+		return s.awaitClassicResume(plan)
+	case res.ResumeFailed != nil && res.Bound:
+		s.log.Info("inline resumption failed; bound a new session", "condition", res.ResumeFailed.Condition)
+		return s.rebound(res, plan)
+	case res.Bound:
+		return s.freshBound(res, plan)
+	default:
+		// SASL2 without Bind 2: classic resource binding.
+		return s.bindClassic(plan)
+	}
+}
+
+// freshBound completes a new Bind 2 session.
+func (s *Session) freshBound(res AuthResult, plan Plan) error {
+	if plan.UseToken {
+		s.stats.Path = PathToken
+	} else {
+		s.stats.Path = PathFresh
+	}
+	s.st.SM = SMState{}
+	return s.startSM(res.SMEnabled)
+}
+
+// rebound completes a new session after a failed resumption: what the
+// server did not acknowledge is sent again, byte for byte (same origin-id).
+func (s *Session) rebound(res AuthResult, plan Plan) error {
+	queue := s.st.SM.Unacked
+	if res.ResumeFailed != nil && res.ResumeFailed.H != nil {
+		queue = ackedUpTo(queue, *res.ResumeFailed.H)
+	}
+	s.st.SM = SMState{}
+	s.stats.Path = PathRebound
+	if err := s.startSM(res.SMEnabled); err != nil {
+		return err
+	}
+	return s.resend(queue)
+}
+
+// startSM enables Stream Management, unless Bind 2 did it inline. The
+// <enable/> is not waited for: stanzas sent after it are counted in order.
+func (s *Session) startSM(inline *SMEnabled) error {
+	s.smOn = true
+	s.st.SM.Since = s.cfg.Now()
+	if inline != nil {
+		s.smEnabled(*inline)
+		return nil
+	}
+	return s.write(MarshalEnable(true))
+}
+
+func (s *Session) smEnabled(e SMEnabled) {
+	s.st.SM.ID = ""
+	if e.Resume {
+		s.st.SM.ID = e.ID
+	}
+	s.st.SM.Location = e.Location
+	if e.Max > 0 {
+		s.st.SM.Max = time.Duration(e.Max) * time.Second
+	}
+	s.st.SM.Since = s.cfg.Now()
+}
+
+// resumed completes a resumption: drop what the server acknowledged, send the
+// rest again.
+func (s *Session) resumed(h uint32) error {
+	s.stats.Path = PathResumed
+	s.smOn = true
+	queue := ackedUpTo(s.st.SM.Unacked, h)
+	s.st.SM.Unacked = nil
+	s.st.SM.Outbound = h
+	s.st.SM.Since = s.cfg.Now()
+	return s.resend(queue)
+}
+
+// awaitClassicResume reads the answer to a pipelined <resume/>.
+func (s *Session) awaitClassicResume(plan Plan) error {
+	for {
+		raw, err := s.expect()
+		if err != nil {
+			return err
+		}
+		ns, local := ElementName(raw)
+		if ns != nsSM {
+			continue // the post-authentication <stream:features/>
+		}
+		switch local {
+		case "resumed":
+			r, err := ParseResumed(raw)
+			if err != nil {
+				return &ConnectError{Kind: ErrProtocol, Err: err}
+			}
+			return s.resumed(r.H)
+		case "failed":
+			f, _ := ParseFailed(raw)
+			s.log.Info("resumption failed; binding a new session", "condition", f.Condition)
+			queue := s.st.SM.Unacked
+			if f.H != nil {
+				queue = ackedUpTo(queue, *f.H)
+			}
+			s.st.SM = SMState{Unacked: queue}
+			if err := s.bindClassic(plan); err != nil {
+				return err
+			}
+			s.stats.Path = PathRebound
+			return nil
+		}
+	}
+}
+
+// bindClassic binds a resource the RFC 6120 way (after SASL2 without Bind 2,
+// after a failed classic resumption, or on the legacy path) and pipelines
+// what follows: SM enable, carbons, then re-sends what was not acknowledged.
+func (s *Session) bindClassic(plan Plan) error {
+	queue := s.st.SM.Unacked
+	s.st.SM = SMState{}
+	if err := s.write(MarshalBind("bind1", s.cfg.Tag+"-"+s.st.DeviceID[:8])); err != nil {
+		return err
+	}
+	for {
+		raw, err := s.expect()
+		if err != nil {
+			return err
+		}
+		if _, local := ElementName(raw); local != "iq" {
+			continue
+		}
+		jid, err := ParseBindResult(raw)
+		if err != nil {
+			return &ConnectError{Kind: ErrProtocol, Err: err}
+		}
+		s.st.BoundJID = jid
+		break
+	}
+	if err := s.startSM(nil); err != nil {
+		return err
+	}
+	if err := s.write(MarshalCarbonsEnable("carbons1")); err != nil {
+		return err
+	}
+	if s.stats.Path == "" {
+		s.stats.Path = PathLegacy
+	}
+	if len(queue) > 0 {
+		s.stats.Path = PathRebound
+	}
+	return s.resend(queue)
+}
+
+func (s *Session) negotiateLegacy(ctx context.Context, plan Plan, cred Credentials) error {
+	mech, err := s.mechanism(plan, cred)
+	if err != nil {
+		return &ConnectError{Kind: ErrProtocol, Err: err}
+	}
+	initial, err := mech.Start()
+	if err != nil {
+		return &ConnectError{Kind: ErrProtocol, Err: err}
+	}
+	if err := s.write(MarshalSASLAuth(plan.Mechanism, initial)); err != nil {
+		return err
+	}
+	for done := false; !done; {
+		raw, err := s.expect()
+		if err != nil {
+			return err
+		}
+		if ae := ParseFailure(raw); ae != nil {
+			return authFailure(ae, false)
+		}
+		switch _, local := ElementName(raw); local {
+		case "challenge":
+			ch, err := ParseSASLChallenge(raw)
+			if err != nil {
+				return &ConnectError{Kind: ErrProtocol, Err: err}
+			}
+			resp, err := mech.Next(ch)
+			if err != nil {
+				return &ConnectError{Kind: ErrProtocol, Err: err}
+			}
+			if err := s.write(MarshalSASLResponse(resp)); err != nil {
+				return err
+			}
+		case "success":
+			add, err := ParseSASLSuccess(raw)
+			if err != nil {
+				return &ConnectError{Kind: ErrProtocol, Err: err}
+			}
+			if err := mech.Verify(add); err != nil {
+				return &ConnectError{Kind: ErrServerNotVerified, Err: err}
+			}
+			done = true
+		default:
+			return &ConnectError{Kind: ErrProtocol, Err: fmt.Errorf("unexpected <%s> during SASL", local)}
+		}
+	}
+	// RFC 6120 §6.4.6: restart the stream.
+	s.sc.Reset()
+	if _, err := s.openStream(); err != nil {
+		return err
+	}
+	s.stats.Path = PathLegacy
+	if plan.Resume == ResumeClassic {
+		if err := s.write(MarshalResume(s.st.SM.ID, s.st.SM.Inbound)); err != nil {
+			return err
+		}
+		return s.awaitClassicResume(plan)
+	}
+	return s.bindClassic(plan)
+}
+
+// ackedUpTo drops the stanzas the server has acknowledged (h counts them).
+func ackedUpTo(q []Outgoing, h uint32) []Outgoing {
+	i := 0
+	for i < len(q) && int32(q[i].Seq-h) <= 0 {
+		i++
+	}
+	return append([]Outgoing(nil), q[i:]...)
+}
+
+// resend sends queued stanzas again, in order, counting them anew.
+func (s *Session) resend(queue []Outgoing) error {
+	for _, o := range queue {
+		if err := s.sendLocked(o.Raw); err != nil {
+			return err
+		}
+	}
+	if len(queue) > 0 {
+		return s.write(MarshalR())
+	}
+	return nil
+}
+
+// sendLocked counts, queues and writes one stanza. s.mu is held, or the
+// session is not shared yet.
+func (s *Session) sendLocked(raw []byte) error {
+	if s.smOn {
+		s.st.SM.Outbound++
+		s.st.SM.Unacked = append(s.st.SM.Unacked, Outgoing{Seq: s.st.SM.Outbound, Raw: raw})
+	}
+	return s.write(raw)
+}
+
+// Send sends one stanza. It is queued in the persistent session state before
+// it is written, and stays there until the server acknowledges it.
+func (s *Session) Send(ctx context.Context, raw []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	select {
+	case <-s.done:
+		return s.err
+	default:
+	}
+	if err := s.sendLocked(raw); err != nil {
+		return err
+	}
+	if err := s.cfg.Store.SaveState(ctx, s.st); err != nil {
+		return err
+	}
+	s.pending++
+	if s.smOn && s.pending >= s.cfg.AckEvery {
+		s.pending = 0
+		return s.write(MarshalR())
+	}
+	return nil
+}
+
+// Serve reads from the session until it ends, passing stanzas to the handler
+// and answering Stream Management. It returns why the session ended.
+func (s *Session) Serve(ctx context.Context) error {
+	err := s.serve(ctx)
+	s.mu.Lock()
+	s.err = err
+	close(s.done)
+	s.mu.Unlock()
+	return err
+}
+
+func (s *Session) serve(ctx context.Context) error {
+	for {
+		raw, err := s.read()
+		if err != nil {
+			return err
+		}
+		if se := ParseStreamError(raw); se != nil {
+			return streamErrorToConnect(se)
+		}
+		ns, local := ElementName(raw)
+		switch {
+		case ns == xmppws.NSFraming && local == "close":
+			return &ConnectError{Kind: ErrConnectionLost, Err: errors.New("the server closed the stream")}
+		case ns == nsSM && local == "r":
+			s.mu.Lock()
+			err := s.write(MarshalA(s.st.SM.Inbound))
+			s.mu.Unlock()
+			if err != nil {
+				return err
+			}
+		case ns == nsSM && local == "a":
+			h, err := ParseA(raw)
+			if err != nil {
+				return &ConnectError{Kind: ErrProtocol, Err: err}
+			}
+			s.mu.Lock()
+			s.st.SM.Unacked = ackedUpTo(s.st.SM.Unacked, h)
+			s.st.SM.Since = s.cfg.Now()
+			err = s.cfg.Store.SaveState(ctx, s.st)
+			s.mu.Unlock()
+			if err != nil {
+				return err
+			}
+		case ns == nsSM && local == "enabled":
+			e, err := ParseEnabled(raw)
+			if err != nil {
+				return &ConnectError{Kind: ErrProtocol, Err: err}
+			}
+			s.mu.Lock()
+			s.smEnabled(e)
+			err = s.cfg.Store.SaveState(ctx, s.st)
+			s.mu.Unlock()
+			if err != nil {
+				return err
+			}
+		case ns == nsSM && local == "failed":
+			s.mu.Lock()
+			s.smOn = false
+			s.st.SM.ID = ""
+			s.mu.Unlock()
+			s.log.Warn("the server refused Stream Management")
+		case IsStanza(raw):
+			s.mu.Lock()
+			h := s.st.SM.Inbound + 1
+			s.mu.Unlock()
+			if err := s.cfg.Handler.HandleStanza(ctx, raw, h); err != nil {
+				// Not counted: the server sends it again after a resume.
+				return fmt.Errorf("handling a stanza: %w", err)
+			}
+			s.mu.Lock()
+			s.st.SM.Inbound = h
+			s.mu.Unlock()
+		}
+	}
+}
+
+// Close ends the session cleanly: the server ends it too (no resumption).
+func (s *Session) Close() error {
+	s.mu.Lock()
+	s.st.SM = SMState{}
+	err := s.cfg.Store.SaveState(context.Background(), s.st)
+	s.mu.Unlock()
+	cerr := s.ws.Close() // sends <close/>
+	if err != nil {
+		return err
+	}
+	return cerr
+}
+
+// Drop cuts the link without closing the stream, as a lost network does: the
+// server keeps the session for resumption.
+func (s *Session) Drop() {
+	s.mu.Lock()
+	_ = s.cfg.Store.SaveState(context.Background(), s.st)
+	s.mu.Unlock()
+	s.ws.CloseNow()
+}
+
+// Done is closed when Serve has returned.
+func (s *Session) Done() <-chan struct{} { return s.done }
+
+// formatH is for logs.
+func formatH(h uint32) string { return strconv.FormatUint(uint64(h), 10) }
