@@ -8,12 +8,12 @@ type ErrorKind string
 
 // Error kinds.
 const (
-	ErrWrongPassword     ErrorKind = "wrong-password"      // not-authorized with a password
-	ErrTokenRejected     ErrorKind = "token-rejected"      // not-authorized with a FAST token: ask for the password
-	ErrAccountDisabled   ErrorKind = "account-disabled"    // account-disabled, credentials-expired
-	ErrNeedPassword      ErrorKind = "password-needed"     // no token, no session: ask for the password
-	ErrUnreachable       ErrorKind = "server-unreachable"  // the relay or the XMPP server cannot be reached
-	ErrUpstreamTLS       ErrorKind = "server-tls-failed"   // the relay could not verify the XMPP server
+	ErrWrongPassword     ErrorKind = "wrong-password"     // not-authorized with a password
+	ErrTokenRejected     ErrorKind = "token-rejected"     // not-authorized with a FAST token: ask for the password
+	ErrAccountDisabled   ErrorKind = "account-disabled"   // account-disabled, credentials-expired
+	ErrNeedPassword      ErrorKind = "password-needed"    // no token, no session: ask for the password
+	ErrUnreachable       ErrorKind = "server-unreachable" // the relay or the XMPP server cannot be reached
+	ErrUpstreamTLS       ErrorKind = "server-tls-failed"  // the relay could not verify the XMPP server
 	ErrShuttingDown      ErrorKind = "server-shutting-down"
 	ErrConnectionLost    ErrorKind = "connection-lost"
 	ErrServerNotVerified ErrorKind = "server-not-verified" // SCRAM/FAST server signature wrong

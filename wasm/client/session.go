@@ -84,6 +84,7 @@ type Session struct {
 	pending int  // sent since the last <r/>
 
 	waiting bool // the last I/O was a write: the next read is a round trip
+	ready   bool // set once Connect returns: stats are final, I/O is shared
 	done    chan struct{}
 	err     error
 }
@@ -157,6 +158,7 @@ func Connect(ctx context.Context, cfg Config, cred Credentials) (*Session, error
 	}
 	_ = ws.SetDeadline(time.Time{})
 	s.stats.Duration = time.Since(start)
+	s.ready = true // before Serve and Send can run: they happen after Connect returns
 	if err := cfg.Store.SaveState(ctx, s.st); err != nil {
 		ws.CloseNow()
 		return nil, fmt.Errorf("saving session state: %w", err)
@@ -170,18 +172,22 @@ func Connect(ctx context.Context, cfg Config, cred Credentials) (*Session, error
 func (s *Session) write(els ...[]byte) error {
 	for _, e := range els {
 		n, err := s.ws.Write(e)
-		s.stats.BytesSent += n
+		if !s.ready {
+			s.stats.BytesSent += n
+		}
 		if err != nil {
 			return &ConnectError{Kind: ErrConnectionLost, Err: err}
 		}
 	}
-	s.waiting = true
+	if !s.ready {
+		s.waiting = true
+	}
 	return nil
 }
 
 // read returns the next element from the server.
 func (s *Session) read() ([]byte, error) {
-	if s.waiting {
+	if !s.ready && s.waiting {
 		s.stats.RoundTrips++
 		s.waiting = false
 	}
@@ -194,7 +200,9 @@ func (s *Session) read() ([]byte, error) {
 			return append([]byte(nil), tok.Raw...), nil
 		}
 		n, err := s.ws.Read(s.buf)
-		s.stats.BytesRecv += n
+		if !s.ready {
+			s.stats.BytesRecv += n
+		}
 		if n > 0 {
 			s.sc.Write(s.buf[:n])
 			continue
