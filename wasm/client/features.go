@@ -15,24 +15,23 @@ import (
 
 // Namespaces read and written by this package.
 const (
-	NSClient    = "jabber:client"                        // RFC 6120 §4.8.3
-	NSStream    = "http://etherx.jabber.org/streams"     // RFC 6120 §4.8.1
-	NSStreams   = "urn:ietf:params:xml:ns:xmpp-streams"  // RFC 6120 §4.9.2, stream error conditions
-	NSStanzas   = "urn:ietf:params:xml:ns:xmpp-stanzas"  // RFC 6120 §8.3.3, stanza error conditions
-	NSTLS       = "urn:ietf:params:xml:ns:xmpp-tls"      // RFC 6120 §5
-	NSSASL      = "urn:ietf:params:xml:ns:xmpp-sasl"     // RFC 6120 §6
-	NSBind      = "urn:ietf:params:xml:ns:xmpp-bind"     // RFC 6120 §7
-	NSSASL2     = "urn:xmpp:sasl:2"                      // XEP-0388
-	NSBind2     = "urn:xmpp:bind:0"                      // XEP-0386
-	NSFAST      = "urn:xmpp:fast:0"                      // XEP-0484
-	NSSM        = "urn:xmpp:sm:3"                        // XEP-0198
-	NSCarbons   = "urn:xmpp:carbons:2"                   // XEP-0280
-	NSCSI       = "urn:xmpp:csi:0"                       // XEP-0352
-	NSRoster    = "jabber:iq:roster"                     // RFC 6121 §2
-	NSRosterVer = "urn:xmpp:features:rosterver"          // RFC 6121 §2.6
-	NSMAM       = "urn:xmpp:mam:2"                       // XEP-0313
-	NSBridge    = "urn:waxwing:bridge:0"                 // `waxwing serve` stream error conditions
-	NSXML       = "http://www.w3.org/XML/1998/namespace" // xml:lang
+	NSClient    = "jabber:client"                       // RFC 6120 §4.8.3
+	NSStream    = "http://etherx.jabber.org/streams"    // RFC 6120 §4.8.1
+	NSStreams   = "urn:ietf:params:xml:ns:xmpp-streams" // RFC 6120 §4.9.2, stream error conditions
+	NSStanzas   = "urn:ietf:params:xml:ns:xmpp-stanzas" // RFC 6120 §8.3.3, stanza error conditions
+	NSTLS       = "urn:ietf:params:xml:ns:xmpp-tls"     // RFC 6120 §5
+	NSSASL      = "urn:ietf:params:xml:ns:xmpp-sasl"    // RFC 6120 §6
+	NSBind      = "urn:ietf:params:xml:ns:xmpp-bind"    // RFC 6120 §7
+	NSSASL2     = "urn:xmpp:sasl:2"                     // XEP-0388
+	NSBind2     = "urn:xmpp:bind:0"                     // XEP-0386
+	NSFAST      = "urn:xmpp:fast:0"                     // XEP-0484
+	NSSM        = "urn:xmpp:sm:3"                       // XEP-0198
+	NSCarbons   = "urn:xmpp:carbons:2"                  // XEP-0280
+	NSCSI       = "urn:xmpp:csi:0"                      // XEP-0352
+	NSRoster    = "jabber:iq:roster"                    // RFC 6121 §2
+	NSRosterVer = "urn:xmpp:features:rosterver"         // RFC 6121 §2.6
+	NSMAM       = "urn:xmpp:mam:2"                      // XEP-0313
+	NSBridge    = "urn:waxwing:bridge:0"                // `waxwing serve` stream error conditions
 )
 
 // streamPrefix is what encoding/xml reports as the namespace of a
@@ -74,8 +73,8 @@ func (b *Bind2Feature) Has(ns string) bool {
 	return b != nil && slices.Contains(b.Inline, ns)
 }
 
-// present is an element whose presence alone matters.
-type present struct{}
+// xmlPresent is an element whose presence alone matters.
+type xmlPresent struct{}
 
 type featuresXML struct {
 	XMLName    xml.Name
@@ -92,17 +91,17 @@ type featuresXML struct {
 					} `xml:"urn:xmpp:bind:0 feature"`
 				} `xml:"urn:xmpp:bind:0 inline"`
 			} `xml:"urn:xmpp:bind:0 bind"`
-			SM   *present `xml:"urn:xmpp:sm:3 sm"`
+			SM   *xmlPresent `xml:"urn:xmpp:sm:3 sm"`
 			FAST *struct {
 				Mechanism []string `xml:"urn:xmpp:fast:0 mechanism"`
 			} `xml:"urn:xmpp:fast:0 fast"`
 		} `xml:"urn:xmpp:sasl:2 inline"`
 	} `xml:"urn:xmpp:sasl:2 authentication"`
-	Bind      *present `xml:"urn:ietf:params:xml:ns:xmpp-bind bind"`
-	SM        *present `xml:"urn:xmpp:sm:3 sm"`
-	CSI       *present `xml:"urn:xmpp:csi:0 csi"`
-	RosterVer *present `xml:"urn:xmpp:features:rosterver ver"`
-	StartTLS  *present `xml:"urn:ietf:params:xml:ns:xmpp-tls starttls"`
+	Bind      *xmlPresent `xml:"urn:ietf:params:xml:ns:xmpp-bind bind"`
+	SM        *xmlPresent `xml:"urn:xmpp:sm:3 sm"`
+	CSI       *xmlPresent `xml:"urn:xmpp:csi:0 csi"`
+	RosterVer *xmlPresent `xml:"urn:xmpp:features:rosterver ver"`
+	StartTLS  *xmlPresent `xml:"urn:ietf:params:xml:ns:xmpp-tls starttls"`
 }
 
 // ParseFeatures parses one <stream:features/> element, received as one
@@ -168,8 +167,8 @@ func isStreamName(n xml.Name, local string) bool {
 	return n.Local == local && (n.Space == NSStream || n.Space == streamPrefix)
 }
 
-// startElement returns the start tag of the first element of raw.
-func startElement(raw []byte) (xml.StartElement, bool) {
+// firstStartTag returns the start tag of the first element of raw.
+func firstStartTag(raw []byte) (xml.StartElement, bool) {
 	d := xml.NewDecoder(bytes.NewReader(raw))
 	for {
 		tok, err := d.Token()
@@ -187,7 +186,7 @@ func startElement(raw []byte) (xml.StartElement, bool) {
 // element whose prefix is not declared in the message. It returns "", ""
 // if raw does not start with a well-formed start tag.
 func ElementName(raw []byte) (ns, local string) {
-	se, ok := startElement(raw)
+	se, ok := firstStartTag(raw)
 	if !ok {
 		return "", ""
 	}
@@ -203,7 +202,7 @@ func ElementName(raw []byte) (ns, local string) {
 // ElementAttr returns the value of the unprefixed attribute name of the
 // top-level element (for example its id or type), or "".
 func ElementAttr(raw []byte, name string) string {
-	se, ok := startElement(raw)
+	se, ok := firstStartTag(raw)
 	if !ok {
 		return ""
 	}

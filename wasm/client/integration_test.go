@@ -23,13 +23,30 @@ import (
 )
 
 // device is one client device: its session state and what it has received,
-// persisted together as one store would (the inbound count commits with the
-// stanza).
+// kept under one lock, so that a stanza and the inbound count commit
+// together, as one IndexedDB transaction does.
 type device struct {
-	client.MemoryState
 	mu       sync.Mutex
+	st       client.State
 	bodies   []string // bodies received, in order
 	failNext bool     // the next HandleStanza fails (a crash before the commit)
+}
+
+func (d *device) LoadState(context.Context) (client.State, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.st.Clone(), nil
+}
+
+func (d *device) UpdateState(_ context.Context, f func(*client.State) error) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	st := d.st.Clone()
+	if err := f(&st); err != nil {
+		return err
+	}
+	d.st = st
+	return nil
 }
 
 func (d *device) HandleStanza(ctx context.Context, raw []byte, h uint32) error {
@@ -46,9 +63,8 @@ func (d *device) HandleStanza(ctx context.Context, raw []byte, h uint32) error {
 	if err := xml.Unmarshal(raw, &m); err == nil && m.XMLName.Local == "message" && m.Body != "" {
 		d.bodies = append(d.bodies, m.Body)
 	}
-	st, _ := d.LoadState(ctx)
-	st.SM.Inbound = h
-	return d.SaveState(ctx, st)
+	d.st.SM.Inbound = h
+	return nil
 }
 
 func (d *device) received() []string {
@@ -231,7 +247,7 @@ func TestIntegrationProsodySession(t *testing.T) {
 		st.SM.ID = "no-such-session"
 		st.SM.Unacked = []client.Outgoing{{Seq: st.SM.Outbound + 1, Raw: message("bob@localhost", "a2", "queued while offline")}}
 		s.Drop()
-		if err := alice.SaveState(ctxT(t), st); err != nil {
+		if err := client.SaveState(ctxT(t), alice, st); err != nil {
 			t.Fatal(err)
 		}
 		s4 := e.connect(t, "alice", alice, client.Credentials{})
@@ -254,7 +270,7 @@ func TestIntegrationProsodySession(t *testing.T) {
 		good, _ := alice.LoadState(ctxT(t))
 		good.SM = client.SMState{}
 		good.FASTToken = "secret-token:forged"
-		_ = d.SaveState(ctxT(t), good)
+		_ = client.SaveState(ctxT(t), d, good)
 		_, err := client.Connect(ctxT(t), e.config("alice", d), client.Credentials{})
 		if client.KindOf(err) != client.ErrTokenRejected {
 			t.Fatalf("error %v, want %s", err, client.ErrTokenRejected)
@@ -336,7 +352,7 @@ func TestIntegrationProsodyInlineSM(t *testing.T) {
 	}
 	st3, _ := alice.LoadState(ctxT(t))
 	st3.SM.Unacked = append(st3.SM.Unacked, client.Outgoing{Seq: st3.SM.Outbound + 1, Raw: message("bob@localhost", "a9", "sent before the restart")})
-	_ = alice.SaveState(ctxT(t), st3)
+	_ = client.SaveState(ctxT(t), alice, st3)
 	s3 := e.connect(t, "alice", alice, client.Credentials{})
 	if p := s3.Stats().Path; p != client.PathRebound {
 		t.Fatalf("after restart: path %s (%s)", p, s3.Stats().Reason)

@@ -195,9 +195,9 @@ type successXML struct {
 	// XEP-0484's examples spell it authorization-identity.
 	AuthzIDAlt *string `xml:"urn:xmpp:sasl:2 authorization-identity"`
 	Bound      *struct {
-		Carbons   *present `xml:"urn:xmpp:carbons:2 enabled"`
-		SMEnabled *smXML   `xml:"urn:xmpp:sm:3 enabled"`
-		SMFailed  *smXML   `xml:"urn:xmpp:sm:3 failed"`
+		Carbons   *xmlPresent `xml:"urn:xmpp:carbons:2 enabled"`
+		SMEnabled *smXML      `xml:"urn:xmpp:sm:3 enabled"`
+		SMFailed  *smXML      `xml:"urn:xmpp:sm:3 failed"`
 		Metadata  *struct {
 			Inner []byte `xml:",innerxml"`
 		} `xml:"urn:xmpp:mam:2 metadata"`

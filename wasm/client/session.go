@@ -85,6 +85,7 @@ type Session struct {
 
 	waiting bool // the last I/O was a write: the next read is a round trip
 	ready   bool // set once Connect returns: stats are final, I/O is shared
+	serving bool // Serve is running (guarded by mu)
 	done    chan struct{}
 	err     error
 }
@@ -159,7 +160,7 @@ func Connect(ctx context.Context, cfg Config, cred Credentials) (*Session, error
 	_ = ws.SetDeadline(time.Time{})
 	s.stats.Duration = time.Since(start)
 	s.ready = true // before Serve and Send can run: they happen after Connect returns
-	if err := cfg.Store.SaveState(ctx, s.st); err != nil {
+	if err := s.save(ctx); err != nil {
 		ws.CloseNow()
 		return nil, fmt.Errorf("saving session state: %w", err)
 	}
@@ -362,6 +363,12 @@ func (s *Session) negotiateSASL2(ctx context.Context, plan Plan, cred Credential
 				return err
 			}
 			continue
+		case "continue":
+			// XEP-0388 tasks (e.g. a second factor) are not supported yet:
+			// say so clearly and abort the attempt.
+			ce, _ := ParseContinue(raw)
+			_ = s.write(MarshalAbort())
+			return &ConnectError{Kind: ErrProtocol, Err: ce}
 		case "success":
 			res, err = ParseSuccess(raw)
 			if err != nil {
@@ -410,6 +417,11 @@ func (s *Session) freshBound(res AuthResult, plan Plan) error {
 		s.stats.Path = PathFresh
 	}
 	s.st.SM = SMState{}
+	if res.SMEnableFailed != nil {
+		// XEP-0198 allows one <enable/> per stream: carry on without.
+		s.log.Warn("the server refused Stream Management inside Bind 2", "condition", res.SMEnableFailed.Condition)
+		return nil
+	}
 	return s.startSM(res.SMEnabled)
 }
 
@@ -644,7 +656,7 @@ func (s *Session) Send(ctx context.Context, raw []byte) error {
 	if err := s.sendLocked(raw); err != nil {
 		return err
 	}
-	if err := s.cfg.Store.SaveState(ctx, s.st); err != nil {
+	if err := s.save(ctx); err != nil {
 		return err
 	}
 	s.pending++
@@ -658,9 +670,13 @@ func (s *Session) Send(ctx context.Context, raw []byte) error {
 // Serve reads from the session until it ends, passing stanzas to the handler
 // and answering Stream Management. It returns why the session ended.
 func (s *Session) Serve(ctx context.Context) error {
+	s.mu.Lock()
+	s.serving = true
+	s.mu.Unlock()
 	err := s.serve(ctx)
 	s.mu.Lock()
 	s.err = err
+	_ = s.save(context.Background())
 	close(s.done)
 	s.mu.Unlock()
 	return err
@@ -694,7 +710,7 @@ func (s *Session) serve(ctx context.Context) error {
 			s.mu.Lock()
 			s.st.SM.Unacked = ackedUpTo(s.st.SM.Unacked, h)
 			s.st.SM.Since = s.cfg.Now()
-			err = s.cfg.Store.SaveState(ctx, s.st)
+			err = s.save(ctx)
 			s.mu.Unlock()
 			if err != nil {
 				return err
@@ -706,7 +722,7 @@ func (s *Session) serve(ctx context.Context) error {
 			}
 			s.mu.Lock()
 			s.smEnabled(e)
-			err = s.cfg.Store.SaveState(ctx, s.st)
+			err = s.save(ctx)
 			s.mu.Unlock()
 			if err != nil {
 				return err
@@ -736,7 +752,7 @@ func (s *Session) serve(ctx context.Context) error {
 func (s *Session) Close() error {
 	s.mu.Lock()
 	s.st.SM = SMState{}
-	err := s.cfg.Store.SaveState(context.Background(), s.st)
+	err := s.save(context.Background())
 	s.mu.Unlock()
 	cerr := s.ws.Close() // sends <close/>
 	if err != nil {
@@ -748,14 +764,38 @@ func (s *Session) Close() error {
 // Drop cuts the link without closing the stream, as a lost network does: the
 // server keeps the session for resumption.
 func (s *Session) Drop() {
-	s.mu.Lock()
-	_ = s.cfg.Store.SaveState(context.Background(), s.st)
-	s.mu.Unlock()
 	s.ws.CloseNow()
+	s.mu.Lock()
+	serving := s.serving
+	s.mu.Unlock()
+	if serving {
+		// Serve saves the state once the stanza in hand (if any) is handled.
+		<-s.done
+		return
+	}
+	s.mu.Lock()
+	_ = s.save(context.Background())
+	s.mu.Unlock()
 }
 
 // Done is closed when Serve has returned.
 func (s *Session) Done() <-chan struct{} { return s.done }
+
+// save writes the session's state, keeping the inbound count the handler
+// may have committed meanwhile (it only ever grows). s.mu is held, or the
+// session is not shared yet.
+func (s *Session) save(ctx context.Context) error {
+	return s.cfg.Store.UpdateState(ctx, func(st *State) error {
+		in := st.SM.Inbound
+		sameSession := st.SM.ID == s.st.SM.ID
+		*st = s.st.Clone()
+		if sameSession && serialAfter(in, st.SM.Inbound) {
+			st.SM.Inbound = in
+			s.st.SM.Inbound = in
+		}
+		return nil
+	})
+}
 
 // formatH is for logs.
 func formatH(h uint32) string { return strconv.FormatUint(uint64(h), 10) }
