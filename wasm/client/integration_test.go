@@ -29,7 +29,15 @@ type device struct {
 	mu       sync.Mutex
 	st       client.State
 	bodies   []string // bodies received, in order
-	failNext bool     // the next HandleStanza fails (a crash before the commit)
+	trace    []string // bodies and connection events, for failure reports
+	raws     map[string]string
+	failNext bool // the next HandleStanza fails (a crash before the commit)
+}
+
+func (d *device) mark(s string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.trace = append(d.trace, s)
 }
 
 func (d *device) LoadState(context.Context) (client.State, error) {
@@ -54,6 +62,7 @@ func (d *device) HandleStanza(ctx context.Context, raw []byte, h uint32) error {
 	defer d.mu.Unlock()
 	if d.failNext {
 		d.failNext = false
+		d.trace = append(d.trace, "CRASH")
 		return fmt.Errorf("simulated crash before the commit")
 	}
 	var m struct {
@@ -62,6 +71,11 @@ func (d *device) HandleStanza(ctx context.Context, raw []byte, h uint32) error {
 	}
 	if err := xml.Unmarshal(raw, &m); err == nil && m.XMLName.Local == "message" && m.Body != "" {
 		d.bodies = append(d.bodies, m.Body)
+		d.trace = append(d.trace, m.Body)
+		if d.raws == nil {
+			d.raws = map[string]string{}
+		}
+		d.raws[m.Body] = string(raw)
 	}
 	d.st.SM.Inbound = h
 	return nil

@@ -83,9 +83,11 @@ type Session struct {
 	smOn    bool // XEP-0198 enabled or resumed on this connection
 	pending int  // sent since the last <r/>
 
-	waiting bool // the last I/O was a write: the next read is a round trip
-	ready   bool // set once Connect returns: stats are final, I/O is shared
-	serving bool // Serve is running (guarded by mu)
+	waiting bool      // the last I/O was a write: the next read is a round trip
+	ready   bool      // set once Connect returns: stats are final, I/O is shared
+	serving bool      // Serve is running (guarded by mu)
+	rSince  time.Time // an <r/> is unanswered since then (zero: none)
+	lastA   uint32    // the inbound count last acknowledged to the server
 	done    chan struct{}
 	err     error
 }
@@ -416,13 +418,19 @@ func (s *Session) freshBound(res AuthResult, plan Plan) error {
 	} else {
 		s.stats.Path = PathFresh
 	}
+	// Stanzas queued while offline (or left from a session that cannot be
+	// resumed) go out on the new session.
+	queue := s.st.SM.Unacked
 	s.st.SM = SMState{}
 	if res.SMEnableFailed != nil {
 		// XEP-0198 allows one <enable/> per stream: carry on without.
 		s.log.Warn("the server refused Stream Management inside Bind 2", "condition", res.SMEnableFailed.Condition)
-		return nil
+		return s.resend(queue)
 	}
-	return s.startSM(res.SMEnabled)
+	if err := s.startSM(res.SMEnabled); err != nil {
+		return err
+	}
+	return s.resend(queue)
 }
 
 // rebound completes a new session after a failed resumption: what the
@@ -662,9 +670,35 @@ func (s *Session) Send(ctx context.Context, raw []byte) error {
 	s.pending++
 	if s.smOn && s.pending >= s.cfg.AckEvery {
 		s.pending = 0
-		return s.write(MarshalR())
+		return s.requestAckLocked()
 	}
 	return nil
+}
+
+func (s *Session) requestAckLocked() error {
+	if s.rSince.IsZero() {
+		s.rSince = s.cfg.Now()
+	}
+	return s.write(MarshalR())
+}
+
+// RequestAck asks the server to acknowledge (XEP-0198 <r/>): the liveness
+// probe of an idle link.
+func (s *Session) RequestAck() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.smOn {
+		return nil
+	}
+	return s.requestAckLocked()
+}
+
+// AckOverdue reports whether an <r/> has gone unanswered for longer than d:
+// the link is dead even if TCP has not noticed.
+func (s *Session) AckOverdue(now time.Time, d time.Duration) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.rSince.IsZero() && now.Sub(s.rSince) > d
 }
 
 // Serve reads from the session until it ends, passing stanzas to the handler
@@ -674,6 +708,10 @@ func (s *Session) Serve(ctx context.Context) error {
 	s.serving = true
 	s.mu.Unlock()
 	err := s.serve(ctx)
+	// Whatever ended the session, the link is done: drop it without closing
+	// the stream, so the server keeps the session for resumption and never
+	// sees two connections for one session.
+	s.ws.CloseNow()
 	s.mu.Lock()
 	s.err = err
 	_ = s.save(context.Background())
@@ -697,6 +735,7 @@ func (s *Session) serve(ctx context.Context) error {
 			return &ConnectError{Kind: ErrConnectionLost, Err: errors.New("the server closed the stream")}
 		case ns == nsSM && local == "r":
 			s.mu.Lock()
+			s.lastA = s.st.SM.Inbound
 			err := s.write(MarshalA(s.st.SM.Inbound))
 			s.mu.Unlock()
 			if err != nil {
@@ -710,6 +749,7 @@ func (s *Session) serve(ctx context.Context) error {
 			s.mu.Lock()
 			s.st.SM.Unacked = ackedUpTo(s.st.SM.Unacked, h)
 			s.st.SM.Since = s.cfg.Now()
+			s.rSince = time.Time{}
 			err = s.save(ctx)
 			s.mu.Unlock()
 			if err != nil {
@@ -743,7 +783,17 @@ func (s *Session) serve(ctx context.Context) error {
 			}
 			s.mu.Lock()
 			s.st.SM.Inbound = h
+			var err error
+			if s.smOn && h-s.lastA >= ackEvery {
+				// XEP-0198 §4: an unrequested <a/> keeps the server's queue
+				// short; Prosody ends a session whose queue passes 500.
+				s.lastA = h
+				err = s.write(MarshalA(h))
+			}
 			s.mu.Unlock()
+			if err != nil {
+				return err
+			}
 		}
 	}
 }
@@ -796,6 +846,9 @@ func (s *Session) save(ctx context.Context) error {
 		return nil
 	})
 }
+
+// ackEvery is how many handled stanzas go by before an unrequested <a/>.
+const ackEvery = 16
 
 // formatH is for logs.
 func formatH(h uint32) string { return strconv.FormatUint(uint64(h), 10) }
