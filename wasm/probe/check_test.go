@@ -126,7 +126,7 @@ func TestCheck(t *testing.T) {
 		{name: "prosody strict: no features on insecure ws", server: &fakeServer{subprotocols: xmpp, replies: []string{serverOpen,
 			`<stream:error xmlns:stream='http://etherx.jabber.org/streams' xmlns='jabber:client'><undefined-condition xmlns='urn:ietf:params:xml:ns:xmpp-streams'/><text xmlns='urn:ietf:params:xml:ns:xmpp-streams'>No stream features to proceed with</text></stream:error>`,
 			serverClose}, after: dropSocket},
-			want: "the server refused the stream: stream error: undefined-condition (No stream features to proceed with)", wantErr: true},
+			want: "the server refused the stream: stream error: undefined-condition: No stream features to proceed with", wantErr: true},
 		{name: "host-unknown", server: &fakeServer{subprotocols: xmpp, replies: []string{serverOpen,
 			`<stream:error><host-unknown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>`}, after: dropSocket},
 			want: "stream error: host-unknown", wantErr: true},

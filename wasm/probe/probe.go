@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/waxwing-im/waxwing/wasm/client"
 )
 
 // Subprotocol is the WebSocket subprotocol of RFC 7395 §3.1.
@@ -30,19 +31,7 @@ const closeTimeout = 2 * time.Second
 var closeElement = []byte(`<close xmlns='` + NSFraming + `'/>`)
 
 // StreamError is a <stream:error/> sent by the server (RFC 6120 §4.9).
-type StreamError struct {
-	// Condition is the defined condition, such as "host-unknown".
-	Condition string
-	// Text is the server's optional human-readable description.
-	Text string
-}
-
-func (e *StreamError) Error() string {
-	if e.Text != "" {
-		return "stream error: " + e.Condition + " (" + e.Text + ")"
-	}
-	return "stream error: " + e.Condition
-}
+type StreamError = client.StreamError
 
 // DialError reports that the WebSocket could not be opened. Browsers do not
 // say why (a refused connection, a TLS failure, a non-WebSocket endpoint and
@@ -98,16 +87,6 @@ func openElement(domain string) []byte {
 	return b.Bytes()
 }
 
-// frame is the root element of one WebSocket message.
-type frame struct {
-	XMLName     xml.Name
-	SeeOtherURI string `xml:"see-other-uri,attr"`
-	Children    []struct {
-		XMLName xml.Name
-		Text    string `xml:",chardata"`
-	} `xml:",any"`
-}
-
 // readFeatures reads messages until <stream:features/>, a stream error or
 // the end of the stream.
 func readFeatures(ctx context.Context, c *websocket.Conn) (Features, error) {
@@ -122,29 +101,16 @@ func readFeatures(ctx context.Context, c *websocket.Conn) (Features, error) {
 		if typ != websocket.MessageText {
 			return Features{}, errors.New("the server sent a binary WebSocket message; RFC 7395 allows only text")
 		}
-		var fr frame
-		if err := xml.Unmarshal(msg, &fr); err != nil {
-			return Features{}, fmt.Errorf("the server sent malformed XML: %w", err)
-		}
-		switch n := fr.XMLName; {
-		case isStream(n, "features"):
+		switch ns, local := client.ElementName(msg); {
+		case local == "" && ns == "":
+			return Features{}, errors.New("the server sent malformed XML")
+		case local == "features" && ns == client.NSStream:
 			return ParseFeatures(msg)
-		case isStream(n, "error"):
-			se := &StreamError{Condition: "undefined-condition"}
-			for _, ch := range fr.Children {
-				if ch.XMLName.Space != NSStreams {
-					continue
-				}
-				if ch.XMLName.Local == "text" {
-					se.Text = ch.Text
-				} else {
-					se.Condition = ch.XMLName.Local
-				}
-			}
-			return Features{}, fmt.Errorf("the server refused the stream: %w", se)
-		case n.Space == NSFraming && n.Local == "close":
-			if fr.SeeOtherURI != "" { // RFC 7395 §3.6.1
-				return Features{}, fmt.Errorf("the server redirects to %s", fr.SeeOtherURI)
+		case local == "error" && ns == client.NSStream:
+			return Features{}, fmt.Errorf("the server refused the stream: %w", client.ParseStreamError(msg))
+		case local == "close" && ns == NSFraming:
+			if uri := client.ElementAttr(msg, "see-other-uri"); uri != "" { // RFC 7395 §3.6.1
+				return Features{}, fmt.Errorf("the server redirects to %s", uri)
 			}
 			return Features{}, errors.New("the server closed the stream before offering stream features")
 		}
@@ -159,8 +125,7 @@ func waitClose(ctx context.Context, c *websocket.Conn) {
 		if err != nil {
 			return
 		}
-		var fr frame
-		if xml.Unmarshal(msg, &fr) == nil && fr.XMLName.Space == NSFraming && fr.XMLName.Local == "close" {
+		if ns, local := client.ElementName(msg); local == "close" && ns == NSFraming {
 			return
 		}
 	}
