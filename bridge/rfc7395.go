@@ -71,11 +71,10 @@ func writeAttr(b *bytes.Buffer, a frame.Attr) {
 // default namespace always (children may inherit it), a prefix only where the
 // element's bytes use it. dst is reused. Declarations are added in a fixed
 // order (default first), right after the element name.
-func standalone(dst []byte, tok frame.Token, scope map[string]string) []byte {
-	own := tok.Declarations()
+func standalone(dst []byte, tok frame.Token, attrs []frame.Attr, scope map[string]string) []byte {
 	var add []string
 	for prefix := range scope {
-		if _, ok := own[prefix]; ok {
+		if _, ok := frame.Declared(attrs, prefix); ok {
 			continue
 		}
 		if prefix != "" && !bytes.Contains(tok.Raw, []byte(prefix+":")) {
@@ -173,8 +172,9 @@ func (d *toBrowser) feed(p []byte, emit func([]byte) error) error {
 			d.closed = true
 			return emit(closeFrame)
 		}
-		d.out = standalone(d.out, tok, d.scope)
-		ns := tok.Namespace(d.scope)
+		attrs := tok.Attrs()
+		d.out = standalone(d.out, tok, attrs, d.scope)
+		ns := frame.NamespaceOf(tok.Name, attrs, d.scope)
 		// Any features element is filtered, whatever namespace the server
 		// (mis)declared: <starttls/> must never reach the browser.
 		if tok.LocalName() == "features" {
@@ -238,6 +238,10 @@ const (
 
 var streamEnd = []byte("</stream:stream>")
 
+// clientScope is what elements from the browser inherit upstream: the
+// stream's default namespace.
+var clientScope = map[string]string{"": nsClient}
+
 func newFromBrowser(domain string, limits frame.Limits) *fromBrowser {
 	return &fromBrowser{sc: frame.NewScanner(frame.Fragments, limits), domain: domain}
 }
@@ -254,7 +258,7 @@ func (u *fromBrowser) next() (browserStep, bool, error) {
 	if err != nil || !ok {
 		return browserStep{}, false, err
 	}
-	ns := tok.Namespace(map[string]string{"": nsClient})
+	ns := tok.Namespace(clientScope)
 	switch {
 	case tok.LocalName() == "open" && ns == nsFraming:
 		header, err := openToHeader(tok, u.domain)

@@ -95,18 +95,31 @@ func (t Token) Attr(name string) (string, bool) {
 // declaration for its prefix if present, else the one in scope (the stream
 // header's declarations, for a child of the stream).
 func (t Token) Namespace(inScope map[string]string) string {
+	return NamespaceOf(t.Name, t.Attrs(), inScope)
+}
+
+// NamespaceOf is Namespace for a start tag whose attributes are already
+// parsed, so that a hot path parses them once.
+func NamespaceOf(qname string, attrs []Attr, inScope map[string]string) string {
 	prefix := ""
-	if i := strings.IndexByte(t.Name, ':'); i >= 0 {
-		prefix = t.Name[:i]
+	if i := strings.IndexByte(qname, ':'); i >= 0 {
+		prefix = qname[:i]
 	}
-	decl := "xmlns"
-	if prefix != "" {
-		decl = "xmlns:" + prefix
-	}
-	if v, ok := t.Attr(decl); ok {
+	if v, ok := Declared(attrs, prefix); ok {
 		return v
 	}
 	return inScope[prefix]
+}
+
+// Declared returns the namespace that attrs declare for prefix ("" for the
+// default namespace), if they do.
+func Declared(attrs []Attr, prefix string) (string, bool) {
+	for _, a := range attrs {
+		if prefix == "" && a.Name == "xmlns" || prefix != "" && strings.HasPrefix(a.Name, "xmlns:") && a.Name[len("xmlns:"):] == prefix {
+			return Unescape(a.Value), true
+		}
+	}
+	return "", false
 }
 
 // LocalName is the element name without its prefix.
