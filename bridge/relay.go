@@ -3,13 +3,11 @@ package bridge
 import (
 	"context"
 	"crypto/rand"
-	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"io"
 	"log/slog"
 	"net"
-	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -417,42 +415,25 @@ func (r *relay) readUpstream() {
 	d := newToBrowser(frame.Limits{MaxBytes: 4 * r.srv.cfg.MaxStanzaBytes, MaxDepth: 4 * r.srv.cfg.MaxDepth})
 	var first [1]byte
 	for {
-		// Wait with a one-byte buffer, then take a pooled buffer for the
-		// rest of what arrived: an idle relay holds no read buffer. (TLS
-		// decrypts whole records, so the second read does not block.)
+		// Wait with a one-byte buffer, so that an idle relay holds no read
+		// buffer. The byte is translated at once (it may end a stanza);
+		// then a pooled buffer takes the rest of the TLS record, which is
+		// already decrypted, so that read returns at once unless the record
+		// held just that byte.
 		n, err := r.up.Read(first[:])
-		if n > 0 {
+		if n > 0 && r.fromServer(d, first[:]) {
 			bp := upBufPool.Get().(*[]byte)
-			buf := *bp
-			buf[0] = first[0]
-			m := 0
+			var m int
 			if err == nil {
-				m, err = readAvailable(r.up, buf[1:])
+				m, err = r.up.Read(*bp)
 			}
-			ferr := d.feed(buf[:1+m], r.writeDown)
+			ok := m == 0 || r.fromServer(d, (*bp)[:m])
 			upBufPool.Put(bp)
-			if d.opened {
-				r.opened.Store(true)
-			}
-			if d.authenticated {
-				r.authenticated.Store(true)
-			}
-			if d.serverLimit > 0 && int64(d.serverLimit) < r.maxBytes.Load() {
-				r.maxBytes.Store(int64(d.serverLimit))
-				r.log.Debug("stanza limit lowered by the server (XEP-0478)", "max_bytes", d.serverLimit)
-			}
-			var fe *frame.Error
-			switch {
-			case d.closed:
-				r.stop("server closed the stream", dropUpstream, websocket.StatusNormalClosure, nil)
+			if !ok {
 				return
-			case errors.As(ferr, &fe):
-				r.stop("server sent bad XML: "+fe.Error(), closeUpstream, websocket.StatusBadGateway,
-					streamError("undefined-condition", "The chat server sent data the relay could not frame.", ""))
-				return
-			case ferr != nil:
-				return // writeDown failed and stopped the relay
 			}
+		} else if n > 0 {
+			return
 		}
 		if err != nil {
 			if r.ctx.Err() == nil {
@@ -463,20 +444,33 @@ func (r *relay) readUpstream() {
 	}
 }
 
-// readAvailable reads what the connection already holds without waiting for
-// more: TLS returns the rest of the current record at once. For other
-// connections, a short deadline stands in.
-func readAvailable(c net.Conn, buf []byte) (int, error) {
-	if _, ok := c.(*tls.Conn); !ok {
-		_ = c.SetReadDeadline(time.Now().Add(time.Millisecond))
-		defer c.SetReadDeadline(time.Time{})
-		n, err := c.Read(buf)
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			err = nil
-		}
-		return n, err
+// fromServer translates bytes from the server to the browser and acts on
+// what went by. It returns false when the relay has ended.
+func (r *relay) fromServer(d *toBrowser, p []byte) bool {
+	ferr := d.feed(p, r.writeDown)
+	if d.opened {
+		r.opened.Store(true)
 	}
-	return c.Read(buf)
+	if d.authenticated {
+		r.authenticated.Store(true)
+	}
+	if d.serverLimit > 0 && int64(d.serverLimit) < r.maxBytes.Load() {
+		r.maxBytes.Store(int64(d.serverLimit))
+		r.log.Debug("stanza limit lowered by the server (XEP-0478)", "max_bytes", d.serverLimit)
+	}
+	var fe *frame.Error
+	switch {
+	case d.closed:
+		r.stop("server closed the stream", dropUpstream, websocket.StatusNormalClosure, nil)
+		return false
+	case errors.As(ferr, &fe):
+		r.stop("server sent bad XML: "+fe.Error(), closeUpstream, websocket.StatusBadGateway,
+			streamError("undefined-condition", "The chat server sent data the relay could not frame.", ""))
+		return false
+	case ferr != nil:
+		return false // writeDown failed and stopped the relay
+	}
+	return true
 }
 
 func errText(err error) string {

@@ -540,3 +540,16 @@ func waitFor(cond func() bool) bool {
 	}
 	return false
 }
+
+// TestRelayOneByteRecord: a stanza whose last byte comes in a TLS record of
+// its own, with nothing after it, still reaches the browser at once.
+func TestRelayOneByteRecord(t *testing.T) {
+	t.Parallel()
+	f := newFakeUpstream(t)
+	b := startBridge(t, f, nil)
+	br, fc := b.opened(t, f)
+	fc.send(t, "<message id='x'><body>a</body></message")
+	time.Sleep(50 * time.Millisecond)
+	fc.send(t, ">") // one TLS record holding one byte
+	br.expect("<message xmlns='jabber:client' id='x'><body>a</body></message>")
+}
