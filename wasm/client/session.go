@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -850,5 +849,3 @@ func (s *Session) save(ctx context.Context) error {
 // ackEvery is how many handled stanzas go by before an unrequested <a/>.
 const ackEvery = 16
 
-// formatH is for logs.
-func formatH(h uint32) string { return strconv.FormatUint(uint64(h), 10) }

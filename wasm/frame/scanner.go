@@ -234,9 +234,6 @@ func (s *Scanner) Limits() Limits { return s.limits }
 // Offset is the number of bytes scanned since the scanner was created.
 func (s *Scanner) Offset() int64 { return s.off + int64(s.pos) }
 
-// Cap reports the capacity of the scanner's buffer (for tests of idle memory).
-func (s *Scanner) Cap() int { return cap(s.buf) }
-
 // Buffered reports how many bytes are held for an unfinished unit.
 func (s *Scanner) Buffered() int { return len(s.buf) - s.keep() }
 
