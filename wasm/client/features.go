@@ -217,6 +217,9 @@ func ElementAttr(raw []byte, name string) string {
 // IsStanza reports whether raw is a message, presence or iq in jabber:client:
 // the elements XEP-0198 counts.
 func IsStanza(raw []byte) bool {
-	ns, local := ElementName(raw)
+	return isStanza(ElementName(raw))
+}
+
+func isStanza(ns, local string) bool {
 	return ns == NSClient && (local == "message" || local == "presence" || local == "iq")
 }

@@ -725,11 +725,10 @@ func (s *Session) serve(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if se := ParseStreamError(raw); se != nil {
-			return streamErrorToConnect(se)
-		}
-		ns, local := ElementName(raw)
+		ns, local := ElementName(raw) // once per element: this is the hot path
 		switch {
+		case ns == NSStream && local == "error":
+			return streamErrorToConnect(ParseStreamError(raw))
 		case ns == xmppws.NSFraming && local == "close":
 			return &ConnectError{Kind: ErrConnectionLost, Err: errors.New("the server closed the stream")}
 		case ns == nsSM && local == "r":
@@ -772,7 +771,7 @@ func (s *Session) serve(ctx context.Context) error {
 			s.st.SM.ID = ""
 			s.mu.Unlock()
 			s.log.Warn("the server refused Stream Management")
-		case IsStanza(raw):
+		case isStanza(ns, local):
 			s.mu.Lock()
 			h := s.st.SM.Inbound + 1
 			s.mu.Unlock()
@@ -848,4 +847,3 @@ func (s *Session) save(ctx context.Context) error {
 
 // ackEvery is how many handled stanzas go by before an unrequested <a/>.
 const ackEvery = 16
-
