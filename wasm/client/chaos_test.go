@@ -202,3 +202,59 @@ func diff(want, got []string) (dups, missing []string) {
 	}
 	return dups, missing
 }
+
+// TestIntegrationOffline: while the app says it is offline the client stays
+// quiet; what is sent meanwhile is queued persistently and delivered once
+// when it is back online.
+func TestIntegrationOffline(t *testing.T) {
+	t.Parallel()
+	e := setup(t, xmppd.Prosody, xmppd.Options{})
+	alice, bob := &device{}, &device{}
+	states := make(chan client.LinkState, 32)
+	c := client.NewClient(e.config("alice", alice), client.Credentials{Password: "alice-pw"}, client.Options{
+		OnState: func(ls client.LinkState) { states <- ls },
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go c.Run(ctx)
+	wait := func(want string) client.LinkState {
+		t.Helper()
+		for {
+			select {
+			case ls := <-states:
+				if ls.State == want {
+					return ls
+				}
+			case <-time.After(20 * time.Second):
+				t.Fatalf("never %s", want)
+			}
+		}
+	}
+	wait(client.LinkOnline)
+	bs := e.connect(t, "bob", bob, client.Credentials{Password: "bob-pw"})
+	_ = bs.Send(ctxT(t), presence())
+
+	c.SetOnline(false)
+	wait(client.LinkOffline)
+	if c.Session() != nil {
+		t.Fatal("a session while offline")
+	}
+	if err := c.Send(ctxT(t), message("bob@localhost", "o1", "written offline")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case ls := <-states:
+		t.Fatalf("offline client changed state to %s", ls.State)
+	case <-time.After(500 * time.Millisecond):
+	}
+	if st, _ := alice.LoadState(ctxT(t)); len(st.SM.Unacked) != 1 {
+		t.Fatalf("offline message not queued persistently: %d queued", len(st.SM.Unacked))
+	}
+
+	c.SetOnline(true)
+	ls := wait(client.LinkOnline)
+	t.Logf("back online: %v", ls.Stats)
+	waitBodies(t, bob, "written offline")
+	time.Sleep(300 * time.Millisecond)
+	waitBodies(t, bob, "written offline")
+}
