@@ -58,6 +58,7 @@ const Provisional Pos = 1 << 62
 type Account struct {
 	JID         string // bare JID
 	SendMarkers bool   // send XEP-0333 displayed markers to peers
+	RosterVer   string // RFC 6121 roster version of the stored contacts
 	Version     uint64
 }
 
@@ -169,4 +170,14 @@ func (a Archive) Latest() (Range, bool) {
 		return Range{}, false
 	}
 	return a.Ranges[len(a.Ranges)-1], true
+}
+
+// Contact is one roster item (RFC 6121).
+type Contact struct {
+	JID          string // bare JID: the key
+	Name         string
+	Subscription string // none, to, from, both
+	Ask          bool   // a subscription request of ours is pending
+	Groups       []string
+	Version      uint64
 }

@@ -47,6 +47,9 @@ type Store interface {
 	// they bring the reader to. An Edit bumps its target's Version.
 	MessagesSince(ctx context.Context, conv string, v uint64) ([]Message, uint64, error)
 
+	// Contacts returns the roster, by JID.
+	Contacts(ctx context.Context) ([]Contact, error)
+
 	// Close releases the store; later calls return ErrClosed.
 	Close() error
 }
@@ -88,6 +91,12 @@ type Tx interface {
 	CountInbound(conv string, after Pos) (int, error)
 	// LastMessage returns the message of conv with the highest Pos.
 	LastMessage(conv string) (Message, bool, error)
+
+	// Contact looks a roster item up; PutContact inserts or replaces it;
+	// DeleteContact removes it (no error if absent).
+	Contact(jid string) (Contact, bool, error)
+	PutContact(Contact) (uint64, error)
+	DeleteContact(jid string) error
 
 	// Archive returns what is held of an archive (zero Archive with JID
 	// set if nothing yet); PutArchive replaces it.
