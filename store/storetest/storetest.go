@@ -1,0 +1,700 @@
+// Package storetest is the conformance suite every store.Store
+// implementation passes: Memory natively, IndexedDB in the browser. It uses
+// only the standard library and runs under GOOS=js GOARCH=wasm as well.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/waxwing-im/waxwing/store"
+)
+
+// Run runs every conformance test against the stores open returns. Each
+// subtest calls open once for a fresh, empty store; the opener closes it
+// when the test ends (ignoring ErrClosed: some subtests close it first).
+func Run(t *testing.T, open func(t *testing.T) store.Store) {
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { c.run(t, open(t)) })
+	}
+}
+
+var cases = []struct {
+	name string
+	run  func(*testing.T, store.Store)
+}{
+	{"Empty", testEmpty},
+	{"UpdateRollsBack", testUpdateRollsBack},
+	{"OwnWritesVisible", testOwnWritesVisible},
+	{"Versions", testVersions},
+	{"ConversationsSince", testConversationsSince},
+	{"MessagesSince", testMessagesSince},
+	{"Inbox", testInbox},
+}
+
+var (
+	ctx = context.Background()
+	// t0 has millisecond precision, like every time in the suite: stores
+	// may keep times as milliseconds (JavaScript dates).
+	t0      = time.Date(2026, 3, 14, 15, 9, 26, 535e6, time.UTC)
+	errTest = errors.New("storetest: deliberate failure")
+)
+
+// all is a Messages "before" that admits every position.
+const all store.Pos = math.MaxInt64
+
+func at(sec int) time.Time { return t0.Add(time.Duration(sec) * time.Second) }
+
+// msg is an inbound chat message of conv from conv.
+func msg(conv, key string, pos store.Pos) store.Message {
+	return store.Message{
+		Key:          key,
+		Conversation: conv,
+		Kind:         store.Chat,
+		StanzaID:     "s-" + key,
+		From:         conv,
+		Direction:    store.Inbound,
+		Time:         at(int(pos % 1000)),
+		Body:         "body " + key,
+		State:        store.StateReceived,
+		Pos:          pos,
+	}
+}
+
+// out is an outbound chat message to conv in state st.
+func out(conv, key string, pos store.Pos, st store.MessageState) store.Message {
+	m := msg(conv, key, pos)
+	m.From = "me@example.org"
+	m.Direction = store.Outbound
+	m.State = st
+	m.OriginID = "o-" + key
+	m.Raw = []byte("<message id='s-" + key + "'/>")
+	return m
+}
+
+// update runs f in one transaction and fails the test on an error.
+func update(t *testing.T, s store.Store, f func(tx store.Tx) error) {
+	t.Helper()
+	if err := s.Update(ctx, f); err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+}
+
+// putEach stores items with putOne (a Tx method) in one transaction and
+// returns their versions.
+func putEach[T any](t *testing.T, s store.Store, putOne func(store.Tx, T) (uint64, error), items ...T) []uint64 {
+	t.Helper()
+	var vs []uint64
+	update(t, s, func(tx store.Tx) error {
+		vs = vs[:0]
+		for _, x := range items {
+			v, err := putOne(tx, x)
+			if err != nil {
+				return err
+			}
+			vs = append(vs, v)
+		}
+		return nil
+	})
+	return vs
+}
+
+// put stores messages in one transaction and returns their versions.
+func put(t *testing.T, s store.Store, ms ...store.Message) []uint64 {
+	t.Helper()
+	return putEach(t, s, store.Tx.PutMessage, ms...)
+}
+
+// putEdits stores edits in one transaction.
+func putEdits(t *testing.T, s store.Store, es ...store.Edit) {
+	t.Helper()
+	putEach(t, s, store.Tx.PutEdit, es...)
+}
+
+// putConvs stores conversations in one transaction.
+func putConvs(t *testing.T, s store.Store, cs ...store.Conversation) {
+	t.Helper()
+	putEach(t, s, store.Tx.PutConversation, cs...)
+}
+
+// view runs f in a transaction that writes nothing.
+func view(t *testing.T, s store.Store, f func(tx store.Tx) error) {
+	t.Helper()
+	update(t, s, f)
+}
+
+// get reads one message by key.
+func get(t *testing.T, s store.Store, key string) (store.Message, bool) {
+	t.Helper()
+	var m store.Message
+	var ok bool
+	view(t, s, func(tx store.Tx) error {
+		var err error
+		m, ok, err = tx.Message(key)
+		return err
+	})
+	return m, ok
+}
+
+func messages(t *testing.T, s store.Store, conv string, before store.Pos, limit int) []store.Message {
+	t.Helper()
+	ms, err := s.Messages(ctx, conv, before, limit)
+	if err != nil {
+		t.Fatalf("Messages(%q, %d, %d): %v", conv, before, limit, err)
+	}
+	return ms
+}
+
+func version(t *testing.T, s store.Store) uint64 {
+	t.Helper()
+	v, err := s.Version(ctx)
+	if err != nil {
+		t.Fatalf("Version: %v", err)
+	}
+	return v
+}
+
+func keys(ms []store.Message) []string {
+	ks := make([]string, len(ms))
+	for i, m := range ms {
+		ks[i] = m.Key
+	}
+	return ks
+}
+
+func peers(cs []store.Conversation) []string {
+	ps := make([]string, len(cs))
+	for i, c := range cs {
+		ps[i] = c.Peer
+	}
+	return ps
+}
+
+func wantKeys(t *testing.T, what string, ms []store.Message, want ...string) {
+	t.Helper()
+	if got := keys(ms); !slices.Equal(got, want) && len(got)+len(want) > 0 {
+		t.Errorf("%s: keys %q, want %q", what, got, want)
+	}
+}
+
+// normTime makes equal instants compare equal with reflect.DeepEqual.
+func normTime(tm time.Time) time.Time {
+	if tm.IsZero() {
+		return time.Time{}
+	}
+	return time.Unix(0, tm.UnixNano()).UTC()
+}
+
+// normBytes makes nil and empty byte slices compare equal.
+func normBytes(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}
+
+func normStrings(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
+}
+
+func normMessage(m store.Message) store.Message {
+	m.Time = normTime(m.Time)
+	m.Raw = normBytes(m.Raw)
+	if len(m.Reactions) == 0 {
+		m.Reactions = nil
+	}
+	return m
+}
+
+func normConv(c store.Conversation) store.Conversation {
+	c.LastActivity = normTime(c.LastActivity)
+	return c
+}
+
+func normSession(s store.Session) store.Session {
+	s.FASTExpiry = normTime(s.FASTExpiry)
+	s.SM.Since = normTime(s.SM.Since)
+	if len(s.SM.Unacked) == 0 {
+		s.SM.Unacked = nil
+	}
+	for i := range s.SM.Unacked {
+		s.SM.Unacked[i].Raw = normBytes(s.SM.Unacked[i].Raw)
+	}
+	return s
+}
+
+// sameMessage compares everything but Version (checked separately).
+func sameMessage(t *testing.T, what string, got, want store.Message) {
+	t.Helper()
+	got.Version, want.Version = 0, 0
+	if g, w := normMessage(got), normMessage(want); !reflect.DeepEqual(g, w) {
+		t.Errorf("%s:\n got %s\nwant %s", what, show(g), show(w))
+	}
+}
+
+// show prints a value with long byte slices shortened.
+func show(v any) string {
+	s := fmt.Sprintf("%+v", v)
+	if len(s) > 2000 {
+		s = s[:2000] + "…"
+	}
+	return s
+}
+
+func testEmpty(t *testing.T, s store.Store) {
+	if v := version(t, s); v != 0 {
+		t.Errorf("Version of an empty store = %d, want 0", v)
+	}
+	if cs, err := s.Conversations(ctx); err != nil || len(cs) != 0 {
+		t.Errorf("Conversations = %v, %v; want none", cs, err)
+	}
+	if cs, v, err := s.ConversationsSince(ctx, 0); err != nil || len(cs) != 0 || v != 0 {
+		t.Errorf("ConversationsSince(0) = %v, %d, %v; want none, 0", cs, v, err)
+	}
+	if ms, err := s.Messages(ctx, "a@example.org", all, 0); err != nil || len(ms) != 0 {
+		t.Errorf("Messages = %v, %v; want none", ms, err)
+	}
+	if ms, v, err := s.MessagesSince(ctx, "a@example.org", 0); err != nil || len(ms) != 0 || v != 0 {
+		t.Errorf("MessagesSince = %v, %d, %v; want none, 0", ms, v, err)
+	}
+	if cs, err := s.Contacts(ctx); err != nil || len(cs) != 0 {
+		t.Errorf("Contacts = %v, %v; want none", cs, err)
+	}
+	if st, err := s.LoadState(ctx); err != nil || !reflect.DeepEqual(normSession(st), store.Session{}) {
+		t.Errorf("LoadState = %+v, %v; want zero", st, err)
+	}
+	view(t, s, func(tx store.Tx) error {
+		if a, err := tx.Account(); err != nil || a != (store.Account{}) {
+			t.Errorf("Account = %+v, %v; want zero", a, err)
+		}
+		if st, err := tx.Session(); err != nil || !reflect.DeepEqual(normSession(st), store.Session{}) {
+			t.Errorf("Session = %+v, %v; want zero", st, err)
+		}
+		if _, ok, err := tx.Message("k"); ok || err != nil {
+			t.Errorf("Message = %v, %v; want absent", ok, err)
+		}
+		if _, ok, err := tx.MessageByArchiveID("me@example.org", "a1"); ok || err != nil {
+			t.Errorf("MessageByArchiveID = %v, %v; want absent", ok, err)
+		}
+		if ms, err := tx.MessagesByOriginID("a@example.org", "o1"); len(ms) != 0 || err != nil {
+			t.Errorf("MessagesByOriginID = %v, %v; want none", ms, err)
+		}
+		if ms, err := tx.Outbox(); len(ms) != 0 || err != nil {
+			t.Errorf("Outbox = %v, %v; want none", ms, err)
+		}
+		if _, ok, err := tx.Edit("k"); ok || err != nil {
+			t.Errorf("Edit = %v, %v; want absent", ok, err)
+		}
+		if _, ok, err := tx.EditByArchiveID("me@example.org", "a1"); ok || err != nil {
+			t.Errorf("EditByArchiveID = %v, %v; want absent", ok, err)
+		}
+		if _, ok, err := tx.Conversation("a@example.org"); ok || err != nil {
+			t.Errorf("Conversation = %v, %v; want absent", ok, err)
+		}
+		if n, err := tx.CountInbound("a@example.org", 0); n != 0 || err != nil {
+			t.Errorf("CountInbound = %d, %v; want 0", n, err)
+		}
+		if _, ok, err := tx.LastMessage("a@example.org"); ok || err != nil {
+			t.Errorf("LastMessage = %v, %v; want absent", ok, err)
+		}
+		if _, ok, err := tx.Contact("a@example.org"); ok || err != nil {
+			t.Errorf("Contact = %v, %v; want absent", ok, err)
+		}
+		if a, err := tx.Archive("room@muc.example.org"); err != nil || a.JID != "room@muc.example.org" || len(a.Ranges) != 0 || len(a.Below) != 0 || a.Version != 0 {
+			t.Errorf("Archive = %+v, %v; want zero with JID set", a, err)
+		}
+		return nil
+	})
+}
+
+func testUpdateRollsBack(t *testing.T, s store.Store) {
+	put(t, s, msg("a@example.org", "m1", 1))
+	update(t, s, func(tx store.Tx) error {
+		_, err := tx.PutConversation(store.Conversation{Peer: "a@example.org", LastActivity: at(1), LastKey: "m1"})
+		return err
+	})
+	v0 := version(t, s)
+	inbox0, err := s.Conversations(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	err = s.Update(ctx, func(tx store.Tx) error {
+		m := msg("a@example.org", "m1", 1)
+		m.Body = "changed"
+		for _, f := range []func() error{
+			func() error { _, err := tx.PutMessage(m); return err },
+			func() error { _, err := tx.PutMessage(msg("a@example.org", "m2", 2)); return err },
+			func() error {
+				_, err := tx.PutEdit(store.Edit{Key: "e1", Conversation: "a@example.org", Kind: store.Correction, Target: "s-m1", From: "a@example.org", Body: "x", Pos: 3})
+				return err
+			},
+			func() error {
+				_, err := tx.PutConversation(store.Conversation{Peer: "a@example.org", LastActivity: at(9), Unread: 7})
+				return err
+			},
+			func() error { _, err := tx.PutConversation(store.Conversation{Peer: "b@example.org"}); return err },
+			func() error { _, err := tx.PutAccount(store.Account{JID: "me@example.org"}); return err },
+			func() error { return tx.PutSession(store.Session{DeviceID: "dev"}) },
+			func() error { _, err := tx.PutContact(store.Contact{JID: "c@example.org"}); return err },
+			func() error { _, err := tx.PutArchive(store.Archive{JID: "me@example.org"}); return err },
+		} {
+			if err := f(); err != nil {
+				return err
+			}
+		}
+		return errTest
+	})
+	if !errors.Is(err, errTest) {
+		t.Fatalf("Update = %v, want the error f returned", err)
+	}
+
+	if v := version(t, s); v != v0 {
+		t.Errorf("Version after a failed Update = %d, want %d", v, v0)
+	}
+	if m, ok := get(t, s, "m1"); !ok || m.Body != "body m1" {
+		t.Errorf("m1 after a failed Update = %+v, %v; want unchanged", m, ok)
+	}
+	wantKeys(t, "Messages after a failed Update", messages(t, s, "a@example.org", all, 0), "m1")
+	if ms := messages(t, s, "a@example.org", all, 0); len(ms) == 1 && ms[0].Corrected {
+		t.Error("the edit of a failed Update was applied")
+	}
+	if inbox, err := s.Conversations(ctx); err != nil || !reflect.DeepEqual(peers(inbox), peers(inbox0)) || inbox[0].Unread != 0 {
+		t.Errorf("Conversations after a failed Update = %+v, %v; want %+v", inbox, err, inbox0)
+	}
+	if cs, _, err := s.ConversationsSince(ctx, v0); err != nil || len(cs) != 0 {
+		t.Errorf("ConversationsSince after a failed Update = %+v, %v; want none", cs, err)
+	}
+	if cs, err := s.Contacts(ctx); err != nil || len(cs) != 0 {
+		t.Errorf("Contacts after a failed Update = %+v, %v; want none", cs, err)
+	}
+	if st, err := s.LoadState(ctx); err != nil || st.DeviceID != "" {
+		t.Errorf("LoadState after a failed Update = %+v, %v; want zero", st, err)
+	}
+	view(t, s, func(tx store.Tx) error {
+		if _, ok, err := tx.Edit("e1"); ok || err != nil {
+			t.Errorf("Edit after a failed Update = %v, %v; want absent", ok, err)
+		}
+		if a, err := tx.Account(); err != nil || a.JID != "" {
+			t.Errorf("Account after a failed Update = %+v, %v; want zero", a, err)
+		}
+		if a, err := tx.Archive("me@example.org"); err != nil || a.Version != 0 {
+			t.Errorf("Archive after a failed Update = %+v, %v; want zero", a, err)
+		}
+		return nil
+	})
+
+	// The store goes on working, and the next write gets a new version.
+	vs := put(t, s, msg("a@example.org", "m3", 3))
+	if vs[0] <= v0 {
+		t.Errorf("version after a failed Update = %d, want > %d", vs[0], v0)
+	}
+}
+
+func testOwnWritesVisible(t *testing.T, s store.Store) {
+	update(t, s, func(tx store.Tx) error {
+		m := out("a@example.org", "m1", 5, store.StateQueued)
+		m.ArchiveBy, m.ArchiveID = "me@example.org", "a1"
+		if _, err := tx.PutMessage(m); err != nil {
+			return err
+		}
+		if got, ok, err := tx.Message("m1"); err != nil || !ok || got.Body != m.Body {
+			t.Errorf("Message in tx = %+v, %v, %v", got, ok, err)
+		}
+		if got, ok, err := tx.MessageByArchiveID("me@example.org", "a1"); err != nil || !ok || got.Key != "m1" {
+			t.Errorf("MessageByArchiveID in tx = %+v, %v, %v", got, ok, err)
+		}
+		if got, err := tx.MessagesByOriginID("me@example.org", "o-m1"); err != nil || len(got) != 1 {
+			t.Errorf("MessagesByOriginID in tx = %+v, %v", got, err)
+		}
+		if got, err := tx.Outbox(); err != nil || len(got) != 1 {
+			t.Errorf("Outbox in tx = %+v, %v", got, err)
+		}
+		if got, ok, err := tx.LastMessage("a@example.org"); err != nil || !ok || got.Key != "m1" {
+			t.Errorf("LastMessage in tx = %+v, %v, %v", got, ok, err)
+		}
+		if _, err := tx.PutMessage(msg("a@example.org", "m2", 6)); err != nil {
+			return err
+		}
+		if n, err := tx.CountInbound("a@example.org", 0); err != nil || n != 1 {
+			t.Errorf("CountInbound in tx = %d, %v; want 1", n, err)
+		}
+		// A second put of the same key in the same transaction replaces the first.
+		m.State = store.StateSent
+		if _, err := tx.PutMessage(m); err != nil {
+			return err
+		}
+		if got, err := tx.Outbox(); err != nil || len(got) != 0 {
+			t.Errorf("Outbox in tx after the state changed = %+v, %v; want none", got, err)
+		}
+
+		e := store.Edit{Key: "e1", Conversation: "a@example.org", Kind: store.Reaction, Target: "s-m2", From: "me@example.org", Reactions: []string{"👍"}, ArchiveBy: "me@example.org", ArchiveID: "a2", Pos: 7}
+		if _, err := tx.PutEdit(e); err != nil {
+			return err
+		}
+		if got, ok, err := tx.Edit("e1"); err != nil || !ok || got.Target != "s-m2" {
+			t.Errorf("Edit in tx = %+v, %v, %v", got, ok, err)
+		}
+		if got, ok, err := tx.EditByArchiveID("me@example.org", "a2"); err != nil || !ok || got.Key != "e1" {
+			t.Errorf("EditByArchiveID in tx = %+v, %v, %v", got, ok, err)
+		}
+
+		if _, err := tx.PutConversation(store.Conversation{Peer: "a@example.org", Unread: 1}); err != nil {
+			return err
+		}
+		if got, ok, err := tx.Conversation("a@example.org"); err != nil || !ok || got.Unread != 1 {
+			t.Errorf("Conversation in tx = %+v, %v, %v", got, ok, err)
+		}
+		if _, err := tx.PutAccount(store.Account{JID: "me@example.org", SendMarkers: true}); err != nil {
+			return err
+		}
+		if got, err := tx.Account(); err != nil || got.JID != "me@example.org" || !got.SendMarkers {
+			t.Errorf("Account in tx = %+v, %v", got, err)
+		}
+		if err := tx.PutSession(store.Session{DeviceID: "dev"}); err != nil {
+			return err
+		}
+		if got, err := tx.Session(); err != nil || got.DeviceID != "dev" {
+			t.Errorf("Session in tx = %+v, %v", got, err)
+		}
+		if _, err := tx.PutContact(store.Contact{JID: "c@example.org", Name: "C"}); err != nil {
+			return err
+		}
+		if got, ok, err := tx.Contact("c@example.org"); err != nil || !ok || got.Name != "C" {
+			t.Errorf("Contact in tx = %+v, %v, %v", got, ok, err)
+		}
+		if err := tx.DeleteContact("c@example.org"); err != nil {
+			return err
+		}
+		if _, ok, err := tx.Contact("c@example.org"); err != nil || ok {
+			t.Errorf("Contact in tx after DeleteContact = %v, %v; want absent", ok, err)
+		}
+		if _, err := tx.PutArchive(store.Archive{JID: "me@example.org", Ranges: []store.Range{{First: "a1", Last: "a1", FirstPos: 5, LastPos: 5}}, Below: []store.GapReason{store.GapStart}}); err != nil {
+			return err
+		}
+		if got, err := tx.Archive("me@example.org"); err != nil || len(got.Ranges) != 1 {
+			t.Errorf("Archive in tx = %+v, %v", got, err)
+		}
+		return nil
+	})
+}
+
+func testVersions(t *testing.T, s store.Store) {
+	var last uint64
+	next := func(what string, v uint64, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if v <= last {
+			t.Errorf("%s: version %d, want > %d", what, v, last)
+		}
+		last = v
+	}
+	var vm, ve, vc, va, vk, vr uint64
+	update(t, s, func(tx store.Tx) error {
+		var err error
+		vm, err = tx.PutMessage(store.Message{Key: "m1", Conversation: "a@example.org", StanzaID: "s1", From: "a@example.org", Pos: 1, Version: 999})
+		next("PutMessage", vm, err)
+		m2 := msg("a@example.org", "m2", 2)
+		m2.Version = 999
+		vm, err = tx.PutMessage(m2)
+		next("PutMessage", vm, err)
+		ve, err = tx.PutEdit(store.Edit{Key: "e1", Conversation: "b@example.org", Target: "x", Version: 999})
+		next("PutEdit", ve, err)
+		vc, err = tx.PutConversation(store.Conversation{Peer: "a@example.org", Version: 999})
+		next("PutConversation", vc, err)
+		va, err = tx.PutAccount(store.Account{JID: "me@example.org", Version: 999})
+		next("PutAccount", va, err)
+		vk, err = tx.PutContact(store.Contact{JID: "c@example.org", Version: 999})
+		next("PutContact", vk, err)
+		vr, err = tx.PutArchive(store.Archive{JID: "me@example.org", Version: 999})
+		next("PutArchive", vr, err)
+		return nil
+	})
+	if v := version(t, s); v != last {
+		t.Errorf("Version = %d, want the last one stamped, %d", v, last)
+	}
+	view(t, s, func(tx store.Tx) error {
+		if m, _, _ := tx.Message("m2"); m.Version != vm {
+			t.Errorf("Message.Version = %d, want %d", m.Version, vm)
+		}
+		if e, _, _ := tx.Edit("e1"); e.Version != ve {
+			t.Errorf("Edit.Version = %d, want %d", e.Version, ve)
+		}
+		if c, _, _ := tx.Conversation("a@example.org"); c.Version != vc {
+			t.Errorf("Conversation.Version = %d, want %d", c.Version, vc)
+		}
+		if a, _ := tx.Account(); a.Version != va {
+			t.Errorf("Account.Version = %d, want %d", a.Version, va)
+		}
+		if c, _, _ := tx.Contact("c@example.org"); c.Version != vk {
+			t.Errorf("Contact.Version = %d, want %d", c.Version, vk)
+		}
+		if a, _ := tx.Archive("me@example.org"); a.Version != vr {
+			t.Errorf("Archive.Version = %d, want %d", a.Version, vr)
+		}
+		return nil
+	})
+	if ms := messages(t, s, "a@example.org", all, 0); len(ms) != 2 || ms[1].Version != vm {
+		t.Errorf("Messages = %+v, want m2 at version %d", ms, vm)
+	}
+
+	// Later transactions go on upwards; replacing a record restamps it.
+	vs := put(t, s, msg("a@example.org", "m1", 1), msg("a@example.org", "m3", 3))
+	next("PutMessage in a later Update", vs[0], nil)
+	next("PutMessage in a later Update", vs[1], nil)
+	if m, _ := get(t, s, "m1"); m.Version != vs[0] {
+		t.Errorf("replaced m1.Version = %d, want %d", m.Version, vs[0])
+	}
+	if v := version(t, s); v != last {
+		t.Errorf("Version = %d, want %d", v, last)
+	}
+}
+
+func testConversationsSince(t *testing.T, s store.Store) {
+	putConvs(t, s, store.Conversation{Peer: "a@example.org"}, store.Conversation{Peer: "b@example.org"})
+	cs, v1, err := s.ConversationsSince(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(cs, func(a, b store.Conversation) int { return strings.Compare(a.Peer, b.Peer) })
+	if got := peers(cs); !slices.Equal(got, []string{"a@example.org", "b@example.org"}) {
+		t.Errorf("ConversationsSince(0) = %q", got)
+	}
+	if v1 != version(t, s) {
+		t.Errorf("ConversationsSince(0) brings the reader to %d, want Version %d", v1, version(t, s))
+	}
+	if cs, v, err := s.ConversationsSince(ctx, v1); err != nil || len(cs) != 0 || v != v1 {
+		t.Errorf("ConversationsSince(%d) = %+v, %d, %v; want none, %d", v1, cs, v, err, v1)
+	}
+
+	putConvs(t, s, store.Conversation{Peer: "b@example.org", Unread: 3}, store.Conversation{Peer: "c@example.org"})
+	put(t, s, msg("a@example.org", "m1", 1)) // a message alone does not change a conversation
+	cs, v2, err := s.ConversationsSince(ctx, v1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(cs, func(a, b store.Conversation) int { return strings.Compare(a.Peer, b.Peer) })
+	if got := peers(cs); !slices.Equal(got, []string{"b@example.org", "c@example.org"}) || cs[0].Unread != 3 {
+		t.Errorf("ConversationsSince(%d) = %+v; want b (Unread 3) and c", v1, cs)
+	}
+	for _, c := range cs {
+		if c.Version <= v1 || c.Version > v2 {
+			t.Errorf("%s.Version = %d, want in (%d, %d]", c.Peer, c.Version, v1, v2)
+		}
+	}
+	if cs, v, err := s.ConversationsSince(ctx, v2); err != nil || len(cs) != 0 || v != v2 {
+		t.Errorf("ConversationsSince(%d) = %+v, %d, %v; want none, %d", v2, cs, v, err, v2)
+	}
+}
+
+func testMessagesSince(t *testing.T, s store.Store) {
+	const a, b = "a@example.org", "b@example.org"
+	put(t, s, msg(a, "m3", 3), msg(a, "m1", 1), msg(a, "m2", 2), msg(b, "n1", 1))
+	ms, v1, err := s.MessagesSince(ctx, a, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantKeys(t, "MessagesSince(0)", ms, "m1", "m2", "m3")
+	if v1 != version(t, s) {
+		t.Errorf("MessagesSince brings the reader to %d, want Version %d", v1, version(t, s))
+	}
+	if ms, v, err := s.MessagesSince(ctx, a, v1); err != nil || len(ms) != 0 || v != v1 {
+		t.Errorf("MessagesSince(%d) = %v, %d, %v; want none, %d", v1, keys(ms), v, err, v1)
+	}
+
+	m2 := msg(a, "m2", 2)
+	m2.State = store.StateRead
+	put(t, s, msg(a, "m0", 0), m2, msg(b, "n2", 2))
+	ms, v2, err := s.MessagesSince(ctx, a, v1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantKeys(t, "MessagesSince after changes", ms, "m0", "m2")
+	if len(ms) == 2 && ms[1].State != store.StateRead {
+		t.Errorf("MessagesSince returned m2 in state %v, want read", ms[1].State)
+	}
+	for _, m := range ms {
+		if m.Version <= v1 || m.Version > v2 {
+			t.Errorf("%s.Version = %d, want in (%d, %d]", m.Key, m.Version, v1, v2)
+		}
+	}
+	if ms, v, err := s.MessagesSince(ctx, a, v2); err != nil || len(ms) != 0 || v != v2 {
+		t.Errorf("MessagesSince(%d) = %v, %d, %v; want none, %d", v2, keys(ms), v, err, v2)
+	}
+	ms, _, err = s.MessagesSince(ctx, b, v1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantKeys(t, "MessagesSince of the other conversation", ms, "n2")
+
+	// A message changed many times is returned once.
+	for i := range 5 {
+		m := msg(a, "m1", 1)
+		m.Body = fmt.Sprint("take ", i)
+		put(t, s, m)
+	}
+	ms, _, err = s.MessagesSince(ctx, a, v2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantKeys(t, "MessagesSince after five changes of m1", ms, "m1")
+	if len(ms) == 1 && ms[0].Body != "take 4" {
+		t.Errorf("m1.Body = %q, want the last", ms[0].Body)
+	}
+}
+
+func testInbox(t *testing.T, s store.Store) {
+	putConvs(t, s,
+		store.Conversation{Peer: "d@example.org", LastActivity: at(10)},
+		store.Conversation{Peer: "b@example.org", LastActivity: at(20)},
+		store.Conversation{Peer: "room@muc.example.org", Kind: store.Group, LastActivity: at(30)},
+		store.Conversation{Peer: "a@example.org", LastActivity: at(20)},
+		store.Conversation{Peer: "c@example.org"},
+	)
+	cs, err := s.Conversations(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"room@muc.example.org", "a@example.org", "b@example.org", "d@example.org", "c@example.org"}
+	if got := peers(cs); !slices.Equal(got, want) {
+		t.Errorf("Conversations = %q, want %q", got, want)
+	}
+	if len(cs) == len(want) && cs[0].Kind != store.Group {
+		t.Errorf("room Kind = %v, want Group", cs[0].Kind)
+	}
+
+	// Activity moves a conversation up.
+	update(t, s, func(tx store.Tx) error {
+		c, ok, err := tx.Conversation("c@example.org")
+		if err != nil || !ok {
+			return fmt.Errorf("Conversation(c) = %v, %v", ok, err)
+		}
+		c.LastActivity, c.LastKey, c.Preview, c.Unread = at(40), "m9", "hi", 1
+		_, err = tx.PutConversation(c)
+		return err
+	})
+	cs, err = s.Conversations(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = []string{"c@example.org", "room@muc.example.org", "a@example.org", "b@example.org", "d@example.org"}
+	if got := peers(cs); !slices.Equal(got, want) {
+		t.Errorf("Conversations = %q, want %q", got, want)
+	}
+	wantC := store.Conversation{Peer: "c@example.org", LastActivity: at(40), LastKey: "m9", Preview: "hi", Unread: 1, Version: cs[0].Version}
+	if c := normConv(cs[0]); c != normConv(wantC) {
+		t.Errorf("Conversations[0] = %+v, want %+v", c, wantC)
+	}
+}
