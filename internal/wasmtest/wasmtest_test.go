@@ -1,0 +1,72 @@
+//go:build !js
+
+package wasmtest
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestRun runs one program in Chromium per outcome: a pass, a failed test,
+// a panic and a hang must each be told apart.
+func TestRun(t *testing.T) {
+	chromium := findChromium(t)
+	dir := t.TempDir()
+	wasm, err := build(t.Context(), "./testdata/prog", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		test    string
+		timeout time.Duration
+		err     string   // "" for success
+		out     []string // in the output
+	}{
+		{"TestPass", time.Minute, "", []string{"stdout: ünïcode ✓\n", "stderr: no newline\n", "args: [-test.v -test.run ^TestPass$]", "--- PASS: TestPass", "\nPASS\n"}},
+		{"TestFail", time.Minute, "exited with status 1", []string{"failing on purpose", "--- FAIL: TestFail"}},
+		{"TestPanic", time.Minute, "exited with status 2", []string{"panic: panicking on purpose"}},
+		{"TestHang", 5 * time.Second, "did not finish within 5s", nil},
+	} {
+		t.Run(tc.test, func(t *testing.T) {
+			var lines []string
+			r := run{
+				chromium: chromium, wasm: wasm, dir: t.TempDir(), timeout: tc.timeout,
+				args:    []string{"-test.v", "-test.run", "^" + tc.test + "$"},
+				logLine: func(s string) { lines = append(lines, s) },
+			}
+			out, err := r.do(t.Context())
+			switch {
+			case tc.err == "" && err != nil:
+				t.Fatalf("err = %v, want none; output:\n%s", err, out)
+			case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+				t.Fatalf("err = %v, want %q; output:\n%s", err, tc.err, out)
+			}
+			for _, s := range tc.out {
+				if !strings.Contains(out, s) {
+					t.Errorf("output lacks %q:\n%s", s, out)
+				}
+			}
+			if joined := strings.Join(lines, "\n"); strings.TrimRight(out, "\n") != joined {
+				t.Errorf("logged lines differ from the output:\n%q\n%q", joined, out)
+			}
+		})
+	}
+}
+
+func TestHasFlag(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want bool
+	}{
+		{nil, false},
+		{[]string{"-test.timeout=1m"}, true},
+		{[]string{"--test.timeout", "1m"}, true},
+		{[]string{"-test.timeoutx=1"}, false},
+		{[]string{"-test.run=timeout"}, false},
+	} {
+		if got := hasFlag(tc.args, "test.timeout"); got != tc.want {
+			t.Errorf("hasFlag(%q) = %v, want %v", tc.args, got, tc.want)
+		}
+	}
+}
