@@ -70,6 +70,9 @@ type Client struct {
 	cred Credentials
 	opt  Options
 
+	// connMu is held while a connection is being set up, whose state
+	// (loaded at its start, saved at its end) must not miss an offline Send.
+	connMu sync.Mutex
 	mu     sync.Mutex
 	cur    *Session
 	online bool
@@ -133,12 +136,23 @@ func (c *Client) SetOnline(on bool) {
 func (c *Client) Send(ctx context.Context, raw []byte) error {
 	if s := c.Session(); s != nil {
 		err := s.Send(ctx, raw)
-		if err == nil || KindOf(err) != ErrConnectionLost {
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, errEnded):
+			// Between two connections: queue it below.
+		case KindOf(err) == ErrConnectionLost:
+			// The link died under us; Send already queued it in the
+			// session's state, which the next connection loads.
+			return nil
+		default:
 			return err
 		}
-		// The link died under us; Send already queued it in the session's
-		// state, which the next connection loads.
-		return nil
+	}
+	c.connMu.Lock()
+	defer c.connMu.Unlock()
+	if s := c.Session(); s != nil {
+		return s.Send(ctx, raw) // connected meanwhile
 	}
 	return c.cfg.Store.UpdateState(ctx, func(st *State) error {
 		st.SM.Outbound++
@@ -173,7 +187,14 @@ func (c *Client) Run(ctx context.Context) error {
 		}
 		c.report(LinkState{State: LinkConnecting})
 		cctx, cancel := context.WithTimeout(ctx, c.opt.ConnectTimeout)
+		c.connMu.Lock()
 		s, err := Connect(cctx, c.cfg, c.cred)
+		if err == nil {
+			c.mu.Lock()
+			c.cur = s
+			c.mu.Unlock()
+		}
+		c.connMu.Unlock()
 		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
@@ -205,9 +226,6 @@ func (c *Client) Run(ctx context.Context) error {
 			continue
 		}
 		attempt = 0
-		c.mu.Lock()
-		c.cur = s
-		c.mu.Unlock()
 		c.report(LinkState{State: LinkOnline, Stats: s.Stats()})
 
 		stop := make(chan struct{})

@@ -47,6 +47,14 @@ type Config struct {
 	// AckEvery requests an acknowledgement after this many unacknowledged
 	// outbound stanzas, and at least after each Send burst. Default 1.
 	AckEvery int
+	// AfterBind returns what to send as soon as a new session is bound
+	// (not after a resumption, where all of it is still in effect), written
+	// in the same flight as the bind or the authentication, without waiting:
+	// typically the roster request with its RFC 6121 version, initial
+	// presence and the archive's catch-up query. These stanzas are counted
+	// for XEP-0198 but never re-sent by a later connection (the next one
+	// asks AfterBind again). Nil sends initial presence only.
+	AfterBind func(ctx context.Context) ([][]byte, error)
 }
 
 // Stats measures one connection, from the WebSocket open to ready.
@@ -76,6 +84,7 @@ type Session struct {
 	buf   []byte
 	log   *slog.Logger
 	stats Stats
+	meta  []byte // Bind 2's archive metadata, if the server sent it
 
 	mu      sync.Mutex // guards st and writes
 	st      State
@@ -100,6 +109,11 @@ func (s *Session) JID() string {
 	defer s.mu.Unlock()
 	return s.st.BoundJID
 }
+
+// ArchiveMetadata returns the XEP-0313 <metadata/> element the server sent
+// inside Bind 2's <bound/> (where the account's archive starts and ends),
+// or nil: the sync engine's starting point, saving it a query.
+func (s *Session) ArchiveMetadata() []byte { return s.meta }
 
 // newDeviceID returns a random UUID (version 4).
 func newDeviceID() string {
@@ -394,24 +408,25 @@ func (s *Session) negotiateSASL2(ctx context.Context, plan Plan, cred Credential
 		s.st.BoundJID = res.AuthzID
 	}
 
+	s.meta = res.MAMMetadata
 	switch {
 	case res.Resumed != nil:
 		return s.resumed(res.Resumed.H)
 	case plan.Resume == ResumeClassic:
-		return s.awaitClassicResume(plan)
+		return s.awaitClassicResume(ctx, plan)
 	case res.ResumeFailed != nil && res.Bound:
 		s.log.Info("inline resumption failed; bound a new session", "condition", res.ResumeFailed.Condition)
-		return s.rebound(res, plan)
+		return s.rebound(ctx, res, plan)
 	case res.Bound:
-		return s.freshBound(res, plan)
+		return s.freshBound(ctx, res, plan)
 	default:
 		// SASL2 without Bind 2: classic resource binding.
-		return s.bindClassic(plan)
+		return s.bindClassic(ctx, plan)
 	}
 }
 
 // freshBound completes a new Bind 2 session.
-func (s *Session) freshBound(res AuthResult, plan Plan) error {
+func (s *Session) freshBound(ctx context.Context, res AuthResult, plan Plan) error {
 	if plan.UseToken {
 		s.stats.Path = PathToken
 	} else {
@@ -424,9 +439,10 @@ func (s *Session) freshBound(res AuthResult, plan Plan) error {
 	if res.SMEnableFailed != nil {
 		// XEP-0198 allows one <enable/> per stream: carry on without.
 		s.log.Warn("the server refused Stream Management inside Bind 2", "condition", res.SMEnableFailed.Condition)
-		return s.resend(queue)
+	} else if err := s.startSM(res.SMEnabled); err != nil {
+		return err
 	}
-	if err := s.startSM(res.SMEnabled); err != nil {
+	if err := s.afterBind(ctx); err != nil {
 		return err
 	}
 	return s.resend(queue)
@@ -434,7 +450,7 @@ func (s *Session) freshBound(res AuthResult, plan Plan) error {
 
 // rebound completes a new session after a failed resumption: what the
 // server did not acknowledge is sent again, byte for byte (same origin-id).
-func (s *Session) rebound(res AuthResult, plan Plan) error {
+func (s *Session) rebound(ctx context.Context, res AuthResult, plan Plan) error {
 	queue := s.st.SM.Unacked
 	if res.ResumeFailed != nil && res.ResumeFailed.H != nil {
 		queue = ackedUpTo(queue, *res.ResumeFailed.H)
@@ -444,7 +460,30 @@ func (s *Session) rebound(res AuthResult, plan Plan) error {
 	if err := s.startSM(res.SMEnabled); err != nil {
 		return err
 	}
+	if err := s.afterBind(ctx); err != nil {
+		return err
+	}
 	return s.resend(queue)
+}
+
+// afterBind pipelines what a new session needs (Config.AfterBind).
+func (s *Session) afterBind(ctx context.Context) error {
+	els := [][]byte{[]byte("<presence xmlns='" + NSClient + "'/>")}
+	if s.cfg.AfterBind != nil {
+		var err error
+		if els, err = s.cfg.AfterBind(ctx); err != nil {
+			return fmt.Errorf("preparing the new session: %w", err)
+		}
+	}
+	for _, e := range els {
+		if s.smOn {
+			s.st.SM.Outbound++ // counted, never re-sent
+		}
+		if err := s.write(e); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // startSM enables Stream Management, unless Bind 2 did it inline. The
@@ -484,7 +523,7 @@ func (s *Session) resumed(h uint32) error {
 }
 
 // awaitClassicResume reads the answer to a pipelined <resume/>.
-func (s *Session) awaitClassicResume(plan Plan) error {
+func (s *Session) awaitClassicResume(ctx context.Context, plan Plan) error {
 	for {
 		raw, err := s.expect()
 		if err != nil {
@@ -509,7 +548,7 @@ func (s *Session) awaitClassicResume(plan Plan) error {
 				queue = ackedUpTo(queue, *f.H)
 			}
 			s.st.SM = SMState{Unacked: queue}
-			if err := s.bindClassic(plan); err != nil {
+			if err := s.bindClassic(ctx, plan); err != nil {
 				return err
 			}
 			s.stats.Path = PathRebound
@@ -521,7 +560,7 @@ func (s *Session) awaitClassicResume(plan Plan) error {
 // bindClassic binds a resource the RFC 6120 way (after SASL2 without Bind 2,
 // after a failed classic resumption, or on the legacy path) and pipelines
 // what follows: SM enable, carbons, then re-sends what was not acknowledged.
-func (s *Session) bindClassic(plan Plan) error {
+func (s *Session) bindClassic(ctx context.Context, plan Plan) error {
 	queue := s.st.SM.Unacked
 	s.st.SM = SMState{}
 	if err := s.write(MarshalBind("bind1", s.cfg.Tag+"-"+s.st.DeviceID[:8])); err != nil {
@@ -546,6 +585,10 @@ func (s *Session) bindClassic(plan Plan) error {
 		return err
 	}
 	if err := s.write(MarshalCarbonsEnable("carbons1")); err != nil {
+		return err
+	}
+	s.st.SM.Outbound++ // the carbons request is a stanza
+	if err := s.afterBind(ctx); err != nil {
 		return err
 	}
 	if s.stats.Path == "" {
@@ -613,9 +656,9 @@ func (s *Session) negotiateLegacy(ctx context.Context, plan Plan, cred Credentia
 		if err := s.write(MarshalResume(s.st.SM.ID, s.st.SM.Inbound)); err != nil {
 			return err
 		}
-		return s.awaitClassicResume(plan)
+		return s.awaitClassicResume(ctx, plan)
 	}
-	return s.bindClassic(plan)
+	return s.bindClassic(ctx, plan)
 }
 
 // ackedUpTo drops the stanzas the server has acknowledged (h counts them).
@@ -650,20 +693,33 @@ func (s *Session) sendLocked(raw []byte) error {
 	return s.write(raw)
 }
 
-// Send sends one stanza. It is queued in the persistent session state before
-// it is written, and stays there until the server acknowledges it.
+// errEnded is returned (wrapped) by Send on a session whose Serve has
+// returned: the stanza was not queued.
+var errEnded = errors.New("the session has ended")
+
+// Send sends one stanza. It is queued in the persistent session state (in the
+// store's transaction, with the hook store.WithTx may have put in ctx) before
+// it is written, and stays there until the server acknowledges it: if the
+// write fails, the next connection sends it. An error other than a lost
+// connection means it was not queued.
 func (s *Session) Send(ctx context.Context, raw []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	select {
 	case <-s.done:
-		return s.err
+		return fmt.Errorf("%w: %w", errEnded, s.err)
 	default:
 	}
-	if err := s.sendLocked(raw); err != nil {
-		return err
+	n, out := len(s.st.SM.Unacked), s.st.SM.Outbound
+	if s.smOn {
+		s.st.SM.Outbound++
+		s.st.SM.Unacked = append(s.st.SM.Unacked, Outgoing{Seq: s.st.SM.Outbound, Raw: raw})
 	}
 	if err := s.save(ctx); err != nil {
+		s.st.SM.Unacked, s.st.SM.Outbound = s.st.SM.Unacked[:n], out
+		return fmt.Errorf("queueing a stanza: %w", err)
+	}
+	if err := s.write(raw); err != nil {
 		return err
 	}
 	s.pending++
@@ -745,6 +801,14 @@ func (s *Session) serve(ctx context.Context) error {
 				return &ConnectError{Kind: ErrProtocol, Err: err}
 			}
 			s.mu.Lock()
+			if serialAfter(h, s.st.SM.Outbound) {
+				// XEP-0198 §4: handled-count-too-high. Either side miscounts;
+				// trusting it would drop stanzas that were never acknowledged.
+				sent := s.st.SM.Outbound
+				s.mu.Unlock()
+				s.log.Error("the server acknowledged more stanzas than were sent", "h", h, "sent", sent)
+				return &ConnectError{Kind: ErrProtocol, Err: fmt.Errorf("the server acknowledged %d stanzas; %d were sent", h, sent)}
+			}
 			s.st.SM.Unacked = ackedUpTo(s.st.SM.Unacked, h)
 			s.st.SM.Since = s.cfg.Now()
 			s.rSince = time.Time{}
