@@ -4,6 +4,7 @@
 package storetest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -37,6 +38,12 @@ var cases = []struct {
 	{"ConversationsSince", testConversationsSince},
 	{"MessagesSince", testMessagesSince},
 	{"Inbox", testInbox},
+	{"MessagesPaging", testMessagesPaging},
+	{"Provisional", testProvisional},
+	{"Lookups", testLookups},
+	{"ArchiveIDUnique", testArchiveIDUnique},
+	{"ReplaceKeepsIndexes", testReplaceKeepsIndexes},
+	{"Outbox", testOutbox},
 }
 
 var (
@@ -697,4 +704,262 @@ func testInbox(t *testing.T, s store.Store) {
 	if c := normConv(cs[0]); c != normConv(wantC) {
 		t.Errorf("Conversations[0] = %+v, want %+v", c, wantC)
 	}
+}
+
+func testMessagesPaging(t *testing.T, s store.Store) {
+	const a = "a@example.org"
+	var ms []store.Message
+	for i := 10; i >= 1; i-- {
+		ms = append(ms, msg(a, fmt.Sprintf("m%02d", i), store.Pos(i*10)))
+	}
+	// Equal positions sort by Key.
+	ms = append(ms, msg(a, "m05b", 50), msg(a, "m05a", 50))
+	put(t, s, ms...)
+	put(t, s, msg("b@example.org", "other", 55))
+
+	all12 := []string{"m01", "m02", "m03", "m04", "m05", "m05a", "m05b", "m06", "m07", "m08", "m09", "m10"}
+	for _, tt := range []struct {
+		before store.Pos
+		limit  int
+		want   []string
+	}{
+		{all, 0, all12},
+		{all, -1, all12},
+		{all, 100, all12},
+		{all, 3, []string{"m08", "m09", "m10"}},
+		{80, 3, []string{"m05b", "m06", "m07"}},
+		{51, 2, []string{"m05a", "m05b"}},
+		{50, 2, []string{"m03", "m04"}},
+		{50, 0, []string{"m01", "m02", "m03", "m04"}},
+		{11, 5, []string{"m01"}},
+		{10, 5, nil},
+		{0, 0, nil},
+	} {
+		wantKeys(t, fmt.Sprintf("Messages(before %d, limit %d)", tt.before, tt.limit), messages(t, s, a, tt.before, tt.limit), tt.want...)
+	}
+
+	// Paging backwards from the newest visits every message once.
+	var got []string
+	for before := all; ; {
+		page := messages(t, s, a, before, 5)
+		if len(page) == 0 {
+			break
+		}
+		got = append(keys(page), got...)
+		before = page[0].Pos
+		if len(got) > 100 {
+			t.Fatal("paging does not end")
+		}
+	}
+	if !slices.Equal(got, all12) {
+		t.Errorf("paging backwards by 5 gave %q, want %q", got, all12)
+	}
+	wantKeys(t, "Messages of an unknown conversation", messages(t, s, "nobody@example.org", all, 0))
+}
+
+func testProvisional(t *testing.T, s store.Store) {
+	const a = "a@example.org"
+	put(t, s, msg(a, "live2", store.Provisional+2), msg(a, "live1", store.Provisional+1), msg(a, "old", 5), msg(a, "older", 1))
+	wantKeys(t, "Messages", messages(t, s, a, all, 0), "older", "old", "live1", "live2")
+	wantKeys(t, "Messages before Provisional", messages(t, s, a, store.Provisional, 0), "older", "old")
+	wantKeys(t, "newest two", messages(t, s, a, all, 2), "live1", "live2")
+
+	// The archive places live1 (catch-up): it moves below the provisional ones.
+	m := msg(a, "live1", 6)
+	m.ArchiveBy, m.ArchiveID = "me@example.org", "A6"
+	put(t, s, m)
+	wantKeys(t, "Messages after placing live1", messages(t, s, a, all, 0), "older", "old", "live1", "live2")
+	wantKeys(t, "Messages before Provisional", messages(t, s, a, store.Provisional, 0), "older", "old", "live1")
+}
+
+func testLookups(t *testing.T, s store.Store) {
+	const a, room = "a@example.org", "room@muc.example.org"
+	m1 := msg(a, "m1", 1)
+	m1.ArchiveBy, m1.ArchiveID, m1.OriginID = "me@example.org", "A1", "O1"
+	m2 := msg(a, "m2", 2)
+	m2.ArchiveBy, m2.ArchiveID, m2.OriginID = "me@example.org", "A2", "O1" // the sender reused an origin-id
+	r1 := msg(room, "r1", 1)
+	r1.From, r1.Kind = room+"/ann", store.Group
+	r1.ArchiveBy, r1.ArchiveID, r1.OriginID = room, "A1", "O1" // the same ids from another archive and sender
+	put(t, s, m2, r1, m1)
+
+	view(t, s, func(tx store.Tx) error {
+		for _, tt := range []struct{ by, id, want string }{
+			{"me@example.org", "A1", "m1"},
+			{"me@example.org", "A2", "m2"},
+			{room, "A1", "r1"},
+			{room, "A2", ""},
+			{"me@example.org", "O1", ""},
+			{"me@example.org", "", ""},
+		} {
+			got, ok, err := tx.MessageByArchiveID(tt.by, tt.id)
+			if err != nil || ok != (tt.want != "") || got.Key != tt.want {
+				t.Errorf("MessageByArchiveID(%q, %q) = %q, %v, %v; want %q", tt.by, tt.id, got.Key, ok, err, tt.want)
+			}
+		}
+		for _, tt := range []struct {
+			from, id string
+			want     []string
+		}{
+			{a, "O1", []string{"m1", "m2"}},
+			{room + "/ann", "O1", []string{"r1"}},
+			{room, "O1", nil},
+			{a, "A1", nil},
+			{a, "", nil},
+		} {
+			got, err := tx.MessagesByOriginID(tt.from, tt.id)
+			if err != nil {
+				return err
+			}
+			wantKeys(t, fmt.Sprintf("MessagesByOriginID(%q, %q)", tt.from, tt.id), got, tt.want...)
+		}
+		got, ok, err := tx.Message("m1")
+		if err != nil || !ok {
+			t.Fatalf("Message(m1) = %v, %v", ok, err)
+		}
+		sameMessage(t, "Message(m1)", got, m1)
+		return nil
+	})
+}
+
+func testArchiveIDUnique(t *testing.T, s store.Store) {
+	const a = "a@example.org"
+	m1 := msg(a, "m1", 1)
+	m1.ArchiveBy, m1.ArchiveID = "me@example.org", "A1"
+	put(t, s, m1)
+	v0 := version(t, s)
+	dup := msg(a, "m2", 2)
+	dup.ArchiveBy, dup.ArchiveID = "me@example.org", "A1"
+	var putErr error
+	err := s.Update(ctx, func(tx store.Tx) error {
+		_, putErr = tx.PutMessage(dup)
+		return putErr
+	})
+	if putErr == nil || err == nil {
+		t.Errorf("a second message with archive id A1: PutMessage = %v, Update = %v; want errors", putErr, err)
+	}
+	if v := version(t, s); v != v0 {
+		t.Errorf("Version after a refused put = %d, want %d", v, v0)
+	}
+	wantKeys(t, "Messages after a refused put", messages(t, s, a, all, 0), "m1")
+
+	// Moving the id: free it first, then give it to the other message.
+	m1.ArchiveID = ""
+	dup.ArchiveID = "A1"
+	put(t, s, m1, dup)
+	view(t, s, func(tx store.Tx) error {
+		if got, ok, err := tx.MessageByArchiveID("me@example.org", "A1"); err != nil || !ok || got.Key != "m2" {
+			t.Errorf("MessageByArchiveID(A1) = %q, %v, %v; want m2", got.Key, ok, err)
+		}
+		return nil
+	})
+
+	// Edits too: one archive id, one edit.
+	putEdits(t, s, store.Edit{Key: "e1", Conversation: a, Target: "x", ArchiveBy: "me@example.org", ArchiveID: "E1"})
+	err = s.Update(ctx, func(tx store.Tx) error {
+		_, err := tx.PutEdit(store.Edit{Key: "e2", Conversation: a, Target: "y", ArchiveBy: "me@example.org", ArchiveID: "E1"})
+		return err
+	})
+	if err == nil {
+		t.Error("a second edit with archive id E1 was stored")
+	}
+}
+
+func testReplaceKeepsIndexes(t *testing.T, s store.Store) {
+	const a, b = "a@example.org", "b@example.org"
+	m := out(a, "m1", 10, store.StateQueued)
+	m.ArchiveBy, m.ArchiveID = "me@example.org", "A1"
+	m.Direction = store.Inbound
+	put(t, s, m, msg(a, "m2", 20))
+
+	check := func(when string, archiveID, originID string, outbox bool, inbound int, order ...string) {
+		t.Helper()
+		view(t, s, func(tx store.Tx) error {
+			for _, id := range []string{"A1", "A2"} {
+				got, ok, err := tx.MessageByArchiveID("me@example.org", id)
+				if err != nil || ok != (id == archiveID) || (ok && got.Key != "m1") {
+					t.Errorf("%s: MessageByArchiveID(%s) = %q, %v, %v", when, id, got.Key, ok, err)
+				}
+			}
+			for _, id := range []string{"o-m1", "O2"} {
+				got, err := tx.MessagesByOriginID("me@example.org", id)
+				if err != nil || (len(got) == 1) != (id == originID) || len(got) > 1 {
+					t.Errorf("%s: MessagesByOriginID(%s) = %q, %v", when, id, keys(got), err)
+				}
+			}
+			got, err := tx.Outbox()
+			if err != nil || (len(got) == 1) != outbox || len(got) > 1 {
+				t.Errorf("%s: Outbox = %q, %v; want m1: %v", when, keys(got), err, outbox)
+			}
+			if n, err := tx.CountInbound(a, 0); err != nil || n != inbound {
+				t.Errorf("%s: CountInbound = %d, %v; want %d", when, n, err, inbound)
+			}
+			last, ok, err := tx.LastMessage(a)
+			if err != nil || !ok || last.Key != order[len(order)-1] {
+				t.Errorf("%s: LastMessage = %q, %v, %v; want %q", when, last.Key, ok, err, order[len(order)-1])
+			}
+			return nil
+		})
+		wantKeys(t, when+": Messages", messages(t, s, a, all, 0), order...)
+	}
+	check("first", "A1", "o-m1", true, 2, "m1", "m2")
+
+	m.ArchiveID, m.OriginID, m.State, m.Pos, m.Direction = "A2", "O2", store.StateSent, 30, store.Outbound
+	put(t, s, m)
+	check("after replacing m1", "A2", "O2", false, 1, "m2", "m1")
+
+	m.ArchiveID, m.OriginID, m.Pos = "", "", 5
+	put(t, s, m)
+	check("after clearing m1's ids", "", "", false, 1, "m1", "m2")
+
+	// Replacing within one transaction, several times.
+	update(t, s, func(tx store.Tx) error {
+		for _, st := range []store.MessageState{store.StateQueued, store.StateSent, store.StateQueued} {
+			m.State, m.ArchiveID, m.Pos = st, fmt.Sprint("A", int(st)+1), store.Pos(st)+40
+			if _, err := tx.PutMessage(m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	check("after three puts in one transaction", "A1", "", true, 1, "m2", "m1")
+
+	// A message that moves to another conversation leaves the first one.
+	m.Conversation = b
+	put(t, s, m)
+	wantKeys(t, "Messages of a after m1 moved", messages(t, s, a, all, 0), "m2")
+	wantKeys(t, "Messages of b after m1 moved", messages(t, s, b, all, 0), "m1")
+}
+
+func testOutbox(t *testing.T, s store.Store) {
+	const a, b = "a@example.org", "b@example.org"
+	put(t, s,
+		out(a, "q3", store.Provisional+3, store.StateQueued),
+		out(b, "q1", store.Provisional+1, store.StateQueued),
+		out(a, "s2", store.Provisional+2, store.StateSent),
+		out(a, "q2b", store.Provisional+2, store.StateQueued),
+		out(b, "q2a", store.Provisional+2, store.StateQueued),
+		msg(a, "in", 1),
+	)
+	outbox := func() []store.Message {
+		t.Helper()
+		var ms []store.Message
+		view(t, s, func(tx store.Tx) error {
+			var err error
+			ms, err = tx.Outbox()
+			return err
+		})
+		return ms
+	}
+	wantKeys(t, "Outbox", outbox(), "q1", "q2a", "q2b", "q3")
+	if ms := outbox(); len(ms) > 0 && !bytes.Equal(ms[0].Raw, []byte("<message id='s-q1'/>")) {
+		t.Errorf("Outbox[0].Raw = %q", ms[0].Raw)
+	}
+	for _, st := range []store.MessageState{store.StateSent, store.StateAcked, store.StateDelivered, store.StateRead} {
+		m := out(a, "q3", store.Provisional+3, st)
+		put(t, s, m)
+		wantKeys(t, "Outbox after q3 became "+st.String(), outbox(), "q1", "q2a", "q2b")
+	}
+	put(t, s, out(a, "s2", store.Provisional+2, store.StateQueued)) // requeued
+	wantKeys(t, "Outbox after s2 was requeued", outbox(), "q1", "q2a", "q2b", "s2")
 }
