@@ -39,3 +39,18 @@ func checkElement(t *testing.T, raw []byte, local string) {
 		}
 	}
 }
+
+// built is a builder's output and what it should be.
+type built struct{ got, want string }
+
+// checkBuilt compares each builder output with its expected bytes and checks
+// that it is one element named local.
+func checkBuilt(t *testing.T, local string, tests []built) {
+	t.Helper()
+	for _, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("got  %s\nwant %s", tt.got, tt.want)
+		}
+		checkElement(t, []byte(tt.got), local)
+	}
+}
