@@ -44,6 +44,23 @@ var cases = []struct {
 	{"ArchiveIDUnique", testArchiveIDUnique},
 	{"ReplaceKeepsIndexes", testReplaceKeepsIndexes},
 	{"Outbox", testOutbox},
+	{"EditsOnRead", testEditsOnRead},
+	{"EditLookups", testEditLookups},
+	{"EditBeforeTarget", testEditBeforeTarget},
+	{"CountInbound", testCountInbound},
+	{"LastMessage", testLastMessage},
+	{"Archive", testArchive},
+	{"Contacts", testContacts},
+	{"Account", testAccount},
+	{"Session", testSession},
+	{"UpdateState", testUpdateState},
+	{"UpdateStateHook", testUpdateStateHook},
+	{"Closed", testClosed},
+	{"TxAfterUpdate", testTxAfterUpdate},
+	{"ConcurrentUpdates", testConcurrentUpdates},
+	{"DeepCopy", testDeepCopy},
+	{"EditFieldsNotStored", testEditFieldsNotStored},
+	{"NonASCIIAndLargeRaw", testNonASCIIAndLargeRaw},
 }
 
 var (
@@ -962,4 +979,723 @@ func testOutbox(t *testing.T, s store.Store) {
 	}
 	put(t, s, out(a, "s2", store.Provisional+2, store.StateQueued)) // requeued
 	wantKeys(t, "Outbox after s2 was requeued", outbox(), "q1", "q2a", "q2b", "s2")
+}
+
+func testEditsOnRead(t *testing.T, s store.Store) {
+	const a, me = "a@example.org", "me@example.org"
+	m1 := msg(a, "m1", 1)
+	m1.ArchiveBy, m1.ArchiveID, m1.OriginID = me, "A1", "O1"
+	m2 := msg(a, "m2", 2)
+	m2.ArchiveBy, m2.ArchiveID = me, "A2"
+	m3 := msg(a, "m3", 3)
+	put(t, s, m1, m2, m3, msg("b@example.org", "n1", 1))
+	v0 := version(t, s)
+
+	var ve uint64
+	update(t, s, func(tx store.Tx) error {
+		var err error
+		ve, err = tx.PutEdit(store.Edit{Key: "e1", Conversation: a, Kind: store.Correction, Target: "O1", From: a, Body: "fixed", Pos: 4})
+		return err
+	})
+	ms, v1, err := s.MessagesSince(ctx, a, v0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantKeys(t, "MessagesSince after a correction", ms, "m1")
+	if len(ms) == 1 && (ms[0].Body != "fixed" || !ms[0].Corrected || ms[0].Version <= v0 || ms[0].Version > ve) {
+		t.Errorf("corrected m1 = %+v; want Body fixed, Corrected, Version in (%d, %d]", ms[0], v0, ve)
+	}
+
+	putEdits(t, s,
+		store.Edit{Key: "e2", Conversation: a, Kind: store.Retraction, Target: "A2", From: a, Pos: 5},
+		store.Edit{Key: "e3", Conversation: a, Kind: store.Reaction, Target: "s-m3", From: me, Reactions: []string{"👍", "🎉"}, Pos: 6},
+		store.Edit{Key: "e4", Conversation: a, Kind: store.Reaction, Target: "s-m3", From: a, Reactions: []string{"👍"}, Pos: 7},
+		store.Edit{Key: "e5", Conversation: a, Kind: store.Correction, Target: "s-m3", From: me, Body: "not mine to fix", Pos: 8},
+		store.Edit{Key: "e6", Conversation: "b@example.org", Kind: store.Correction, Target: "s-m3", From: a, Body: "wrong conversation", Pos: 9},
+	)
+	ms, _, err = s.MessagesSince(ctx, a, v1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantKeys(t, "MessagesSince after a retraction and reactions", ms, "m2", "m3")
+
+	ms = messages(t, s, a, all, 0)
+	wantKeys(t, "Messages", ms, "m1", "m2", "m3")
+	if len(ms) != 3 {
+		return
+	}
+	if m := ms[0]; m.Body != "fixed" || !m.Corrected || m.Retracted || m.Reactions != nil {
+		t.Errorf("m1 = %+v; want corrected", m)
+	}
+	if m := ms[1]; m.Body != "" || m.Corrected || !m.Retracted {
+		t.Errorf("m2 = %+v; want retracted", m)
+	}
+	want := map[string][]string{"👍": {a, me}, "🎉": {me}}
+	if m := ms[2]; m.Body != "body m3" || m.Corrected || !reflect.DeepEqual(m.Reactions, want) {
+		t.Errorf("m3 = %+v; want reactions %v and the body unchanged", m, want)
+	}
+	// A page holds the edits of its messages only, and MessagesSince applies them too.
+	if page := messages(t, s, a, 3, 1); len(page) != 1 || !page[0].Retracted {
+		t.Errorf("Messages(before 3, limit 1) = %+v; want m2 retracted", page)
+	}
+	if ms, _, err := s.MessagesSince(ctx, a, 0); err != nil || len(ms) != 3 || !ms[0].Corrected || !ms[1].Retracted || ms[2].Reactions == nil {
+		t.Errorf("MessagesSince(0) = %+v, %v; want the edits applied", ms, err)
+	}
+	// The message as stored is unchanged (Tx.Message returns it without edits).
+	if m, _ := get(t, s, "m1"); m.Body != "body m1" {
+		t.Errorf("stored m1.Body = %q, want the original", m.Body)
+	}
+
+	// Replacing an edit re-targets it: both targets change.
+	v2 := version(t, s)
+	putEdits(t, s, store.Edit{Key: "e1", Conversation: a, Kind: store.Correction, Target: "s-m3", From: a, Body: "m3 fixed", Pos: 4})
+	ms, _, err = s.MessagesSince(ctx, a, v2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantKeys(t, "MessagesSince after re-targeting e1", ms, "m1", "m3")
+	if len(ms) == 2 && (ms[0].Corrected || ms[0].Body != "body m1" || ms[1].Body != "m3 fixed") {
+		t.Errorf("after re-targeting e1: %+v", ms)
+	}
+	if ms, _, err := s.MessagesSince(ctx, "b@example.org", v0); err != nil || len(ms) != 0 {
+		t.Errorf("MessagesSince of b = %q, %v; edits of a must not touch it", keys(ms), err)
+	}
+}
+
+func testEditLookups(t *testing.T, s store.Store) {
+	const a, me = "a@example.org", "me@example.org"
+	e := store.Edit{Key: "e1", Conversation: a, Kind: store.Reaction, Target: "s-m1", From: me, Reactions: []string{"👍", "🎉"},
+		ArchiveBy: me, ArchiveID: "E1", Time: at(3), Pos: 3}
+	putEdits(t, s, e)
+	view(t, s, func(tx store.Tx) error {
+		for _, lookup := range []func() (store.Edit, bool, error){
+			func() (store.Edit, bool, error) { return tx.Edit("e1") },
+			func() (store.Edit, bool, error) { return tx.EditByArchiveID(me, "E1") },
+		} {
+			got, ok, err := lookup()
+			if err != nil || !ok {
+				t.Errorf("lookup = %v, %v", ok, err)
+				continue
+			}
+			want := e
+			want.Version = got.Version
+			got.Time = normTime(got.Time)
+			want.Time = normTime(want.Time)
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("edit = %+v, want %+v", got, want)
+			}
+		}
+		if _, ok, err := tx.EditByArchiveID(a, "E1"); ok || err != nil {
+			t.Errorf("EditByArchiveID(other archive) = %v, %v; want absent", ok, err)
+		}
+		if _, ok, err := tx.Message("e1"); ok || err != nil {
+			t.Errorf("an edit is not a message: Message(e1) = %v, %v", ok, err)
+		}
+		return nil
+	})
+	// Changing its archive id updates the lookup.
+	e.ArchiveID = "E2"
+	putEdits(t, s, e)
+	view(t, s, func(tx store.Tx) error {
+		if _, ok, err := tx.EditByArchiveID(me, "E1"); ok || err != nil {
+			t.Errorf("EditByArchiveID(old id) = %v, %v; want absent", ok, err)
+		}
+		if got, ok, err := tx.EditByArchiveID(me, "E2"); !ok || err != nil || got.Key != "e1" {
+			t.Errorf("EditByArchiveID(new id) = %q, %v, %v; want e1", got.Key, ok, err)
+		}
+		return nil
+	})
+}
+
+func testEditBeforeTarget(t *testing.T, s store.Store) {
+	const a = "a@example.org"
+	// A correction can arrive (a MAM page, newest first) before its target.
+	putEdits(t, s, store.Edit{Key: "e1", Conversation: a, Kind: store.Correction, Target: "s-m1", From: a, Body: "fixed", Pos: 2})
+	if ms := messages(t, s, a, all, 0); len(ms) != 0 {
+		t.Errorf("an edit alone shows messages: %+v", ms)
+	}
+	put(t, s, msg(a, "m1", 1))
+	if ms := messages(t, s, a, all, 0); len(ms) != 1 || ms[0].Body != "fixed" || !ms[0].Corrected {
+		t.Errorf("Messages = %+v; want m1 corrected", ms)
+	}
+}
+
+func testCountInbound(t *testing.T, s store.Store) {
+	const a = "a@example.org"
+	read := msg(a, "i2", 20)
+	read.State = store.StateRead
+	put(t, s, msg(a, "i1", 10), read, out(a, "o3", 30, store.StateAcked), msg(a, "i4", store.Provisional+1), msg("b@example.org", "x", 40))
+	view(t, s, func(tx store.Tx) error {
+		for _, tt := range []struct {
+			conv  string
+			after store.Pos
+			want  int
+		}{
+			{a, 0, 3}, {a, -1, 3}, {a, 9, 3}, {a, 10, 2}, {a, 20, 1}, {a, 30, 1},
+			{a, store.Provisional, 1}, {a, store.Provisional + 1, 0}, {a, all, 0},
+			{"b@example.org", 0, 1}, {"c@example.org", 0, 0},
+		} {
+			if n, err := tx.CountInbound(tt.conv, tt.after); err != nil || n != tt.want {
+				t.Errorf("CountInbound(%s, %d) = %d, %v; want %d", tt.conv, tt.after, n, err, tt.want)
+			}
+		}
+		return nil
+	})
+	// Within a transaction, with committed messages replaced.
+	update(t, s, func(tx store.Tx) error {
+		count := func(when string, after store.Pos, want int) {
+			t.Helper()
+			if n, err := tx.CountInbound(a, after); err != nil || n != want {
+				t.Errorf("%s: CountInbound(%d) in tx = %d, %v; want %d", when, after, n, err, want)
+			}
+		}
+		for _, step := range []struct {
+			m     store.Message
+			after store.Pos
+			want  int
+		}{
+			{out(a, "i1", 10, store.StateSent), 0, 2},  // i2, i4
+			{msg(a, "i5", 50), 0, 3},                   // i2, i5, i4
+			{msg(a, "i4", 5), 9, 2},                    // i2, i5
+			{msg(a, "i2", store.Provisional+2), 30, 2}, // i5, i2
+			{msg(a, "i2", store.Provisional+2), 30, 2}, // again: no double count
+			{msg("b@example.org", "i5", 50), 0, 2},     // i4, i2
+		} {
+			if _, err := tx.PutMessage(step.m); err != nil {
+				return err
+			}
+			count("after putting "+step.m.Key, step.after, step.want)
+		}
+		return nil
+	})
+	view(t, s, func(tx store.Tx) error {
+		if n, err := tx.CountInbound(a, 0); err != nil || n != 2 {
+			t.Errorf("CountInbound after commit = %d, %v; want 2", n, err)
+		}
+		return nil
+	})
+}
+
+func testLastMessage(t *testing.T, s store.Store) {
+	const a = "a@example.org"
+	last := func(want string) {
+		t.Helper()
+		view(t, s, func(tx store.Tx) error {
+			m, ok, err := tx.LastMessage(a)
+			if err != nil || ok != (want != "") || m.Key != want {
+				t.Errorf("LastMessage = %q, %v, %v; want %q", m.Key, ok, err, want)
+			}
+			return nil
+		})
+	}
+	last("")
+	put(t, s, msg(a, "m2", 2), msg(a, "m1", 1))
+	last("m2")
+	put(t, s, msg(a, "m3", store.Provisional+1))
+	last("m3")
+	put(t, s, msg(a, "m3", 3), msg("b@example.org", "x", store.Provisional+9))
+	last("m3")
+	put(t, s, msg(a, "m3", 0))
+	last("m2")
+	// Within a transaction, with committed messages replaced.
+	update(t, s, func(tx store.Tx) error {
+		for _, step := range []struct {
+			m    store.Message
+			want string
+		}{
+			{msg(a, "m2", -1), "m1"},
+			{msg(a, "m4", store.Provisional+4), "m4"},
+			{msg("b@example.org", "m4", 9), "m1"},
+			{msg(a, "m1", -2), "m3"},
+		} {
+			if _, err := tx.PutMessage(step.m); err != nil {
+				return err
+			}
+			if m, ok, err := tx.LastMessage(a); err != nil || !ok || m.Key != step.want {
+				t.Errorf("after putting %s: LastMessage in tx = %q, %v, %v; want %q", step.m.Key, m.Key, ok, err, step.want)
+			}
+		}
+		return nil
+	})
+	last("m3")
+}
+
+func testArchive(t *testing.T, s store.Store) {
+	want := store.Archive{
+		JID: "room@muc.example.org",
+		Ranges: []store.Range{
+			{First: "A10", Last: "A20", FirstPos: 10, LastPos: 20},
+			{First: "A30", Last: "A90", FirstPos: 30, LastPos: 90},
+		},
+		Below: []store.GapReason{store.GapExpired, store.GapUnfetched},
+	}
+	var v uint64
+	update(t, s, func(tx store.Tx) error {
+		var err error
+		v, err = tx.PutArchive(want)
+		return err
+	})
+	got := func(jid string) store.Archive {
+		t.Helper()
+		var a store.Archive
+		view(t, s, func(tx store.Tx) error {
+			var err error
+			a, err = tx.Archive(jid)
+			return err
+		})
+		return a
+	}
+	want.Version = v
+	if a := got(want.JID); !reflect.DeepEqual(a, want) {
+		t.Errorf("Archive = %+v, want %+v", a, want)
+	}
+	if r, ok := got(want.JID).Latest(); !ok || r.Last != "A90" {
+		t.Errorf("Latest = %+v, %v", r, ok)
+	}
+	if a := got("me@example.org"); a.JID != "me@example.org" || len(a.Ranges) != 0 || a.Version != 0 {
+		t.Errorf("Archive of another JID = %+v, want zero with JID set", a)
+	}
+
+	// Replacing: ranges merge, the first reaches the start.
+	want.Ranges = []store.Range{{First: "A1", Last: "A90", FirstPos: 1, LastPos: 90}}
+	want.Below = []store.GapReason{store.GapStart}
+	update(t, s, func(tx store.Tx) error {
+		var err error
+		v, err = tx.PutArchive(want)
+		return err
+	})
+	want.Version = v
+	if a := got(want.JID); !reflect.DeepEqual(a, want) {
+		t.Errorf("Archive after replacing = %+v, want %+v", a, want)
+	}
+}
+
+func testContacts(t *testing.T, s store.Store) {
+	cs := []store.Contact{
+		{JID: "c@example.org", Name: "Cé", Subscription: "both", Groups: []string{"Work", "Friends"}},
+		{JID: "a@example.org", Subscription: "to", Ask: true},
+		{JID: "b@example.org", Name: "B", Subscription: "none"},
+	}
+	vs := putEach(t, s, store.Tx.PutContact, cs...)
+	contacts := func() []store.Contact {
+		t.Helper()
+		got, err := s.Contacts(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range got {
+			got[i].Groups = normStrings(got[i].Groups)
+		}
+		return got
+	}
+	want := []store.Contact{cs[1], cs[2], cs[0]}
+	want[0].Version, want[1].Version, want[2].Version = vs[1], vs[2], vs[0]
+	if got := contacts(); !reflect.DeepEqual(got, want) {
+		t.Errorf("Contacts =\n %+v\nwant\n %+v", got, want)
+	}
+	view(t, s, func(tx store.Tx) error {
+		if c, ok, err := tx.Contact("c@example.org"); err != nil || !ok || !reflect.DeepEqual(c, want[2]) {
+			t.Errorf("Contact(c) = %+v, %v, %v; want %+v", c, ok, err, want[2])
+		}
+		return nil
+	})
+
+	update(t, s, func(tx store.Tx) error {
+		if err := tx.DeleteContact("b@example.org"); err != nil {
+			return err
+		}
+		return tx.DeleteContact("nobody@example.org") // absent: no error
+	})
+	cs[0].Groups = nil
+	vs = putEach(t, s, store.Tx.PutContact, cs[0])
+	want = []store.Contact{want[0], cs[0]}
+	want[1].Version = vs[0]
+	if got := contacts(); !reflect.DeepEqual(got, want) {
+		t.Errorf("Contacts after a delete and a change =\n %+v\nwant\n %+v", got, want)
+	}
+	view(t, s, func(tx store.Tx) error {
+		if _, ok, err := tx.Contact("b@example.org"); ok || err != nil {
+			t.Errorf("deleted Contact(b) = %v, %v; want absent", ok, err)
+		}
+		return nil
+	})
+}
+
+func testAccount(t *testing.T, s store.Store) {
+	want := store.Account{JID: "me@example.org", SendMarkers: true, RosterVer: "ver7"}
+	vs := putEach(t, s, store.Tx.PutAccount, want)
+	want.Version = vs[0]
+	view(t, s, func(tx store.Tx) error {
+		if a, err := tx.Account(); err != nil || a != want {
+			t.Errorf("Account = %+v, %v; want %+v", a, err, want)
+		}
+		return nil
+	})
+}
+
+func session() store.Session {
+	return store.Session{
+		DeviceID:      "dev-1",
+		JID:           "me@example.org",
+		BoundJID:      "me@example.org/waxwing.x1",
+		FASTMechanism: "HT-SHA-256-NONE",
+		FASTToken:     "tok",
+		FASTExpiry:    at(3600),
+		SM: store.SMState{
+			ID: "sm-1", Location: "xmpp.example.org:5222", Max: 5 * time.Minute, Since: at(10),
+			Inbound: 7, Outbound: 1<<32 - 1,
+			Unacked: []store.Outgoing{{Seq: 1<<32 - 2, Raw: []byte("<message id='a'/>")}, {Seq: 1<<32 - 1, Raw: []byte{0, 0xff, '<'}}},
+		},
+	}
+}
+
+func testSession(t *testing.T, s store.Store) {
+	want := session()
+	update(t, s, func(tx store.Tx) error { return tx.PutSession(want) })
+	got, err := s.LoadState(ctx)
+	if err != nil || !reflect.DeepEqual(normSession(got), normSession(want)) {
+		t.Fatalf("LoadState = %+v, %v; want %+v", got, err, want)
+	}
+	view(t, s, func(tx store.Tx) error {
+		if got, err := tx.Session(); err != nil || !reflect.DeepEqual(normSession(got), normSession(want)) {
+			t.Errorf("Session = %+v, %v; want %+v", got, err, want)
+		}
+		return nil
+	})
+	// Deep copies both ways.
+	got.SM.Unacked[0].Raw[0] = 'X'
+	got.SM.Unacked = append(got.SM.Unacked[:1], store.Outgoing{Seq: 9})
+	if again, _ := s.LoadState(ctx); !reflect.DeepEqual(normSession(again), normSession(want)) {
+		t.Errorf("changing a loaded Session changed the store: %+v", again)
+	}
+	in := session()
+	update(t, s, func(tx store.Tx) error { return tx.PutSession(in) })
+	in.SM.Unacked[1].Raw[0] = 'X'
+	if again, _ := s.LoadState(ctx); !reflect.DeepEqual(normSession(again), normSession(want)) {
+		t.Errorf("changing a put Session changed the store: %+v", again)
+	}
+}
+
+func testUpdateState(t *testing.T, s store.Store) {
+	if err := s.UpdateState(ctx, func(st *store.Session) error {
+		if st.DeviceID != "" {
+			t.Errorf("UpdateState on an empty store gave %+v", st)
+		}
+		*st = session()
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	v0 := version(t, s)
+	if err := s.UpdateState(ctx, func(st *store.Session) error {
+		if !reflect.DeepEqual(normSession(*st), normSession(session())) {
+			t.Errorf("UpdateState gave %+v, want the stored session", st)
+		}
+		st.SM.Inbound++
+		st.SM.Unacked[0].Raw[0] = 'X'
+		return errTest
+	}); !errors.Is(err, errTest) {
+		t.Errorf("UpdateState = %v, want f's error", err)
+	}
+	if st, err := s.LoadState(ctx); err != nil || !reflect.DeepEqual(normSession(st), normSession(session())) {
+		t.Errorf("LoadState after a failed UpdateState = %+v, %v; want unchanged", st, err)
+	}
+	if err := s.UpdateState(ctx, func(st *store.Session) error { st.SM.Inbound = 8; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := s.LoadState(ctx); err != nil || st.SM.Inbound != 8 {
+		t.Errorf("LoadState = %+v, %v; want Inbound 8", st, err)
+	}
+	if v := version(t, s); v != v0 {
+		t.Errorf("Version after UpdateState = %d, want %d: the session is not a versioned record", v, v0)
+	}
+}
+
+func testUpdateStateHook(t *testing.T, s store.Store) {
+	const a = "a@example.org"
+	put(t, s, out(a, "q1", store.Provisional+1, store.StateQueued))
+	markSent := func(tx store.Tx) error {
+		st, err := tx.Session()
+		if err != nil {
+			return err
+		}
+		if len(st.SM.Unacked) != 1 {
+			return fmt.Errorf("the hook sees Session %+v, want the one UpdateState just changed", st)
+		}
+		m, ok, err := tx.Message("q1")
+		if err != nil || !ok {
+			return fmt.Errorf("Message(q1) = %v, %v", ok, err)
+		}
+		m.State = store.StateSent
+		_, err = tx.PutMessage(m)
+		return err
+	}
+	queue := func(st *store.Session) error {
+		st.SM.Outbound++
+		st.SM.Unacked = append(st.SM.Unacked, store.Outgoing{Seq: st.SM.Outbound, Raw: []byte("<message id='s-q1'/>")})
+		return nil
+	}
+
+	// The hook fails: neither the session nor the message changes.
+	failing := store.WithTx(ctx, func(tx store.Tx) error {
+		if err := markSent(tx); err != nil {
+			return err
+		}
+		return errTest
+	})
+	if err := s.UpdateState(failing, queue); !errors.Is(err, errTest) {
+		t.Errorf("UpdateState with a failing hook = %v, want the hook's error", err)
+	}
+	if st, err := s.LoadState(ctx); err != nil || len(st.SM.Unacked) != 0 || st.SM.Outbound != 0 {
+		t.Errorf("LoadState after a failed hook = %+v, %v; want unchanged", st, err)
+	}
+	if m, _ := get(t, s, "q1"); m.State != store.StateQueued {
+		t.Errorf("q1 after a failed hook is %v, want queued", m.State)
+	}
+
+	// f fails: the hook does not run.
+	ran := false
+	hooked := store.WithTx(ctx, func(store.Tx) error { ran = true; return nil })
+	if err := s.UpdateState(hooked, func(*store.Session) error { return errTest }); !errors.Is(err, errTest) || ran {
+		t.Errorf("UpdateState with a failing f = %v, hook ran: %v; want f's error, no hook", err, ran)
+	}
+
+	// Both succeed: both commit.
+	if err := s.UpdateState(store.WithTx(ctx, markSent), queue); err != nil {
+		t.Fatalf("UpdateState with a hook: %v", err)
+	}
+	if st, err := s.LoadState(ctx); err != nil || len(st.SM.Unacked) != 1 || st.SM.Outbound != 1 {
+		t.Errorf("LoadState after the hook = %+v, %v; want one unacked", st, err)
+	}
+	if m, _ := get(t, s, "q1"); m.State != store.StateSent {
+		t.Errorf("q1 after the hook is %v, want sent", m.State)
+	}
+	view(t, s, func(tx store.Tx) error {
+		if ms, err := tx.Outbox(); err != nil || len(ms) != 0 {
+			t.Errorf("Outbox after the hook = %q, %v; want empty", keys(ms), err)
+		}
+		return nil
+	})
+}
+
+func testClosed(t *testing.T, s store.Store) {
+	put(t, s, msg("a@example.org", "m1", 1))
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	ran := false
+	for name, call := range map[string]func() error{
+		"Update":      func() error { return s.Update(ctx, func(store.Tx) error { ran = true; return nil }) },
+		"LoadState":   func() error { _, err := s.LoadState(ctx); return err },
+		"UpdateState": func() error { return s.UpdateState(ctx, func(*store.Session) error { ran = true; return nil }) },
+		"Version":     func() error { _, err := s.Version(ctx); return err },
+		"Conversations": func() error {
+			_, err := s.Conversations(ctx)
+			return err
+		},
+		"ConversationsSince": func() error { _, _, err := s.ConversationsSince(ctx, 0); return err },
+		"Messages":           func() error { _, err := s.Messages(ctx, "a@example.org", all, 0); return err },
+		"MessagesSince":      func() error { _, _, err := s.MessagesSince(ctx, "a@example.org", 0); return err },
+		"Contacts":           func() error { _, err := s.Contacts(ctx); return err },
+	} {
+		if err := call(); !errors.Is(err, store.ErrClosed) {
+			t.Errorf("%s on a closed store = %v, want ErrClosed", name, err)
+		}
+	}
+	if ran {
+		t.Error("a closed store ran a transaction")
+	}
+}
+
+func testTxAfterUpdate(t *testing.T, s store.Store) {
+	var leaked store.Tx
+	update(t, s, func(tx store.Tx) error { leaked = tx; return nil })
+	if _, err := leaked.PutMessage(msg("a@example.org", "m1", 1)); err == nil {
+		t.Error("PutMessage on a finished transaction succeeded")
+	}
+	if ms := messages(t, s, "a@example.org", all, 0); len(ms) != 0 {
+		t.Errorf("a finished transaction wrote %q", keys(ms))
+	}
+}
+
+func testConcurrentUpdates(t *testing.T, s store.Store) {
+	const workers, rounds = 8, 25
+	errs := make(chan error, workers+1)
+	stop := make(chan struct{})
+	go func() { // a reader alongside the writers
+		for {
+			select {
+			case <-stop:
+				errs <- nil
+				return
+			default:
+			}
+			if _, err := s.Messages(ctx, "a@example.org", all, 10); err != nil {
+				errs <- err
+				return
+			}
+			if _, err := s.LoadState(ctx); err != nil {
+				errs <- err
+				return
+			}
+		}
+	}()
+	done := make(chan error, workers)
+	for w := range workers {
+		go func() {
+			for i := range rounds {
+				err := s.UpdateState(ctx, func(st *store.Session) error { st.SM.Inbound++; return nil })
+				if err == nil {
+					err = s.Update(ctx, func(tx store.Tx) error {
+						_, err := tx.PutMessage(msg("a@example.org", fmt.Sprintf("w%d-%02d", w, i), store.Pos(w*100+i)))
+						return err
+					})
+				}
+				if err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range workers {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+	close(stop)
+	if err := <-errs; err != nil {
+		t.Error(err)
+	}
+	if st, err := s.LoadState(ctx); err != nil || st.SM.Inbound != workers*rounds {
+		t.Errorf("SM.Inbound = %d, %v; want %d (no lost update)", st.SM.Inbound, err, workers*rounds)
+	}
+	if ms := messages(t, s, "a@example.org", all, 0); len(ms) != workers*rounds {
+		t.Errorf("%d messages, want %d", len(ms), workers*rounds)
+	}
+	ms, _, err := s.MessagesSince(ctx, "a@example.org", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := make(map[uint64]bool)
+	for _, m := range ms {
+		if seen[m.Version] {
+			t.Errorf("version %d stamped twice", m.Version)
+		}
+		seen[m.Version] = true
+	}
+}
+
+func testDeepCopy(t *testing.T, s store.Store) {
+	const a = "a@example.org"
+	in := out(a, "m1", 1, store.StateQueued)
+	put(t, s, in)
+	putEdits(t, s, store.Edit{Key: "e1", Conversation: a, Kind: store.Reaction, Target: "s-m1", From: a, Reactions: []string{"👍"}, Pos: 2})
+	in.Raw[0] = 'X' // the caller's slice is not the store's
+	contact := store.Contact{JID: "c@example.org", Groups: []string{"Work"}}
+	putEach(t, s, store.Tx.PutContact, contact)
+	contact.Groups[0] = "X"
+	arch := store.Archive{JID: "me@example.org", Ranges: []store.Range{{First: "A1", Last: "A2", FirstPos: 1, LastPos: 2}}, Below: []store.GapReason{store.GapStart}}
+	putEach(t, s, store.Tx.PutArchive, arch)
+	arch.Ranges[0].First, arch.Below[0] = "X", store.GapExpired
+
+	// Change everything a read returns, then read again.
+	for range 2 {
+		ms := messages(t, s, a, all, 0)
+		if len(ms) != 1 || ms[0].Raw[0] != '<' || !reflect.DeepEqual(ms[0].Reactions, map[string][]string{"👍": {a}}) {
+			t.Fatalf("Messages = %+v", ms)
+		}
+		ms[0].Raw[0] = 'X'
+		ms[0].Reactions["👍"][0] = "X"
+		ms[0].Reactions["X"] = nil
+		since, _, err := s.MessagesSince(ctx, a, 0)
+		if err != nil || len(since) != 1 {
+			t.Fatalf("MessagesSince = %+v, %v", since, err)
+		}
+		since[0].Raw[0] = 'X'
+		cs, err := s.Contacts(ctx)
+		if err != nil || len(cs) != 1 || !slices.Equal(cs[0].Groups, []string{"Work"}) {
+			t.Fatalf("Contacts = %+v, %v", cs, err)
+		}
+		cs[0].Groups[0] = "X"
+		view(t, s, func(tx store.Tx) error {
+			for _, get := range []func() (store.Message, error){
+				func() (store.Message, error) { m, _, err := tx.Message("m1"); return m, err },
+				func() (store.Message, error) { m, _, err := tx.LastMessage(a); return m, err },
+				func() (store.Message, error) { ms, err := tx.Outbox(); return ms[0], err },
+				func() (store.Message, error) {
+					ms, err := tx.MessagesByOriginID("me@example.org", "o-m1")
+					return ms[0], err
+				},
+			} {
+				m, err := get()
+				if err != nil || m.Raw[0] != '<' {
+					t.Errorf("a read returned %q, %v; want the stored Raw", m.Raw, err)
+				}
+				m.Raw[0] = 'X'
+			}
+			e, _, err := tx.Edit("e1")
+			if err != nil || !slices.Equal(e.Reactions, []string{"👍"}) {
+				t.Errorf("Edit = %+v, %v", e, err)
+			}
+			e.Reactions[0] = "X"
+			c, _, err := tx.Contact("c@example.org")
+			if err != nil || !slices.Equal(c.Groups, []string{"Work"}) {
+				t.Errorf("Contact = %+v, %v", c, err)
+			}
+			c.Groups[0] = "X"
+			ar, err := tx.Archive("me@example.org")
+			if err != nil || len(ar.Ranges) != 1 || ar.Ranges[0].First != "A1" || ar.Below[0] != store.GapStart {
+				t.Errorf("Archive = %+v, %v", ar, err)
+			}
+			if len(ar.Ranges) == 1 && len(ar.Below) == 1 {
+				ar.Ranges[0].First, ar.Below[0] = "X", store.GapExpired
+			}
+			return nil
+		})
+	}
+}
+
+func testEditFieldsNotStored(t *testing.T, s store.Store) {
+	m := msg("a@example.org", "m1", 1)
+	m.Corrected, m.Retracted, m.Reactions = true, true, map[string][]string{"👍": {"x@example.org"}}
+	put(t, s, m)
+	want := msg("a@example.org", "m1", 1)
+	got, _ := get(t, s, "m1")
+	sameMessage(t, "Message", got, want)
+	if ms := messages(t, s, "a@example.org", all, 0); len(ms) == 1 {
+		sameMessage(t, "Messages", ms[0], want)
+	}
+}
+
+func testNonASCIIAndLargeRaw(t *testing.T, s store.Store) {
+	const conv = "jörg@exämple.org"
+	raw := make([]byte, 256<<10)
+	for i := range raw {
+		raw[i] = byte(i * 7)
+	}
+	m := out(conv, "ключ-🔑", store.Provisional+1, store.StateQueued)
+	m.Body = "Grüße 👋🏽 — 中文, עברית, \u0301e, 𝄞; <&>'\"\t\n"
+	m.Raw = raw
+	m.OriginID = "origin-✓"
+	put(t, s, m)
+	putConvs(t, s, store.Conversation{Peer: conv, Preview: m.Body, LastKey: m.Key})
+	ms := messages(t, s, conv, all, 0)
+	if len(ms) != 1 {
+		t.Fatalf("Messages = %d messages", len(ms))
+	}
+	if !bytes.Equal(ms[0].Raw, raw) {
+		t.Errorf("Raw of %d bytes came back as %d bytes, different", len(raw), len(ms[0].Raw))
+	}
+	sameMessage(t, "Messages[0]", ms[0], m)
+	view(t, s, func(tx store.Tx) error {
+		if got, err := tx.MessagesByOriginID(m.From, "origin-✓"); err != nil || len(got) != 1 || got[0].Key != m.Key {
+			t.Errorf("MessagesByOriginID = %q, %v", keys(got), err)
+		}
+		if c, ok, err := tx.Conversation(conv); err != nil || !ok || c.Preview != m.Body {
+			t.Errorf("Conversation = %+v, %v, %v", c, ok, err)
+		}
+		return nil
+	})
 }
