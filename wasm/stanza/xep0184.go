@@ -16,9 +16,10 @@ func parseReceipt(m *Message, k *node) {
 	}
 }
 
-// Receipt returns the receipt for the message id from to: a <message/> of
-// type typ (the received message's type, XEP-0184 §5.2 recommends keeping
-// it) with <received id/>, and its own id msgID.
+// Receipt returns the receipt for the message id to to: a <message/> of
+// type typ with <received id/> and its own id msgID. XEP-0184 calls using
+// the received message's type good practice; a receipt for a groupchat
+// message goes to the room's bare JID.
 func Receipt(to, typ, msgID, id string) []byte {
 	var b strings.Builder
 	messageOpen(&b, typ, to, msgID)
