@@ -1,0 +1,878 @@
+// IndexedDB transactions and requests (W3C Indexed Database API 3.0
+// §4.4, §4.6): the Tx of the IndexedDB store.
+
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/hack-pad/safejs"
+)
+
+// errEarlyCommit is returned when the transaction committed by itself
+// before f was done: f waited on something other than the store.
+var errEarlyCommit = errors.New("the transaction had already committed: the function given to Update waited on something other than the store (IndexedDB commits as soon as its goroutine waits on anything else), and the writes made before that wait are committed")
+
+// errAborted is the error of a transaction aborted without an error of its own.
+var errAborted = errors.New("store: indexeddb: the transaction was aborted")
+
+// idbTxn is one IndexedDB transaction. Requests are waited for one at a
+// time, through one success handler per transaction; the transaction's own
+// handlers see every failed request (error events bubble up to it) and its
+// end. The handlers are released when the transaction ends, and never
+// earlier, so that no late event calls a released Go function.
+type idbTxn struct {
+	ctx  context.Context
+	s    *IndexedDB
+	v    safejs.Value            // IDBTransaction
+	objs map[string]safejs.Value // object stores and indexes by name
+
+	results chan bool     // an awaited request succeeded (true), or a request failed (false)
+	ended   chan struct{} // closed when the transaction has completed or aborted
+
+	// Set by the handlers (wasm runs one goroutine at a time); read after
+	// a receive on results or ended.
+	failure   error // the first failed request's error
+	committed bool
+	endErr    error // the transaction's error, once aborted
+
+	onSuccess, onError, onEnd safejs.Func
+	funcs                     []safejs.Func // the ones created, to release
+}
+
+// idbBegin starts a transaction over stores, in mode "readonly" or
+// "readwrite".
+func idbBegin(ctx context.Context, s *IndexedDB, mode string, stores []string) (*idbTxn, error) {
+	scope, err := s.js.scope(stores...)
+	if err != nil {
+		return nil, idbJSError("transaction scope", err)
+	}
+	opts := map[string]any{}
+	if mode == "readwrite" {
+		opts["durability"] = s.durability
+	}
+	v, err := s.db.Call("transaction", scope, mode, opts)
+	if err != nil {
+		return nil, idbJSError("starting a transaction", err)
+	}
+	t := &idbTxn{ctx: ctx, s: s, v: v, objs: make(map[string]safejs.Value), results: make(chan bool, 1), ended: make(chan struct{})}
+	for _, h := range []struct {
+		fn     *safejs.Func
+		handle func(ev safejs.Value)
+	}{{&t.onSuccess, t.succeeded}, {&t.onError, t.failed}, {&t.onEnd, t.finished}} {
+		f, err := safejs.FuncOf(func(_ safejs.Value, args []safejs.Value) any {
+			ev := safejs.Undefined()
+			if len(args) > 0 {
+				ev = args[0]
+			}
+			h.handle(ev)
+			return nil
+		})
+		if err != nil {
+			t.abort()
+			return nil, t.release(err)
+		}
+		*h.fn = f
+		t.funcs = append(t.funcs, f)
+	}
+	for prop, fn := range map[string]safejs.Func{"onerror": t.onError, "oncomplete": t.onEnd, "onabort": t.onEnd} {
+		if err := v.Set(prop, fn); err != nil {
+			t.abort()
+			return nil, idbJSError("transaction handlers", err)
+		}
+	}
+	return t, nil
+}
+
+// succeeded handles the success event of the request waited for.
+func (t *idbTxn) succeeded(safejs.Value) { t.signal(true) }
+
+// failed handles the error event of any request (it bubbles up to the
+// transaction): the transaction will abort.
+func (t *idbTxn) failed(ev safejs.Value) {
+	if t.failure == nil {
+		if target, err := ev.Get("target"); err == nil {
+			if e, err := target.Get("error"); err == nil {
+				t.failure = idbDOMError("request", e)
+			}
+		}
+	}
+	t.signal(false)
+}
+
+// finished handles the complete and abort events: nothing else will call
+// the handlers, so they are released.
+func (t *idbTxn) finished(ev safejs.Value) {
+	t.committed = idbEventType(ev) == "complete"
+	if !t.committed {
+		if e, err := t.v.Get("error"); err == nil {
+			t.endErr = idbDOMError("transaction", e)
+		}
+	}
+	close(t.ended)
+	t.release(nil)
+}
+
+// release releases the handlers that were created, and returns err.
+func (t *idbTxn) release(err error) error {
+	for _, f := range t.funcs {
+		f.Release()
+	}
+	t.funcs = nil
+	if err != nil {
+		return idbJSError("transaction handlers", err)
+	}
+	return nil
+}
+
+func idbEventType(ev safejs.Value) string {
+	typ, err := ev.Get("type")
+	if err != nil {
+		return ""
+	}
+	s, _ := typ.String()
+	return s
+}
+
+func (t *idbTxn) signal(ok bool) {
+	select {
+	case t.results <- ok:
+	default:
+	}
+}
+
+// isEnded reports whether the transaction has completed or aborted.
+func (t *idbTxn) isEnded() bool {
+	select {
+	case <-t.ended:
+		return true
+	default:
+		return false
+	}
+}
+
+// err explains why a request of op failed or could not be made.
+func (t *idbTxn) err(op string, cause error) error {
+	switch {
+	case t.failure != nil:
+		return t.failure
+	case t.isEnded() && t.committed:
+		return fmt.Errorf("store: indexeddb: %s: %w", op, errEarlyCommit)
+	case t.isEnded() && t.endErr != nil:
+		return t.endErr
+	case cause != nil:
+		return idbJSError(op, cause)
+	case t.isEnded():
+		return errAborted
+	}
+	return &idbError{op: op, name: "UnknownError", message: "the request failed"}
+}
+
+// call calls a method that makes a request (or throws).
+func (t *idbTxn) call(op string, obj safejs.Value, method string, args ...any) (safejs.Value, error) {
+	v, err := obj.Call(method, args...)
+	if err != nil {
+		return v, t.err(op, err)
+	}
+	return v, nil
+}
+
+// wait waits until req succeeds and returns its result.
+func (t *idbTxn) wait(op string, req safejs.Value) (safejs.Value, error) {
+	if err := req.Set("onsuccess", t.onSuccess); err != nil {
+		return safejs.Undefined(), t.err(op, err)
+	}
+	select {
+	case ok := <-t.results:
+		if !ok {
+			return safejs.Undefined(), t.err(op, nil)
+		}
+	case <-t.ended:
+		return safejs.Undefined(), t.err(op, nil)
+	case <-t.ctx.Done():
+		t.abort()
+		return safejs.Undefined(), fmt.Errorf("store: indexeddb: %s: %w", op, context.Cause(t.ctx))
+	}
+	v, err := req.Get("result")
+	if err != nil {
+		return v, t.err(op, err)
+	}
+	return v, nil
+}
+
+// request makes a request and waits for its result.
+func (t *idbTxn) request(op string, obj safejs.Value, method string, args ...any) (safejs.Value, error) {
+	req, err := t.call(op, obj, method, args...)
+	if err != nil {
+		return req, err
+	}
+	return t.wait(op, req)
+}
+
+// abort aborts the transaction unless it has ended.
+func (t *idbTxn) abort() {
+	if !t.isEnded() {
+		_, _ = t.v.Call("abort") // throws only if it has just finished
+	}
+}
+
+// commit asks the transaction to commit now and waits until it has.
+func (t *idbTxn) commit() error {
+	if !t.isEnded() {
+		// commit() throws if the transaction is no longer active (an
+		// error aborted it): the end event says why.
+		_, _ = t.v.Call("commit")
+	}
+	select {
+	case <-t.ended:
+	case <-t.ctx.Done():
+		t.abort()
+		return fmt.Errorf("store: indexeddb: commit: no answer: %w", context.Cause(t.ctx))
+	}
+	if t.committed {
+		return nil
+	}
+	return t.err("commit", nil)
+}
+
+// store returns an object store of the transaction.
+func (t *idbTxn) store(name string) (safejs.Value, error) {
+	if v, ok := t.objs[name]; ok {
+		return v, nil
+	}
+	v, err := t.v.Call("objectStore", name)
+	if err != nil {
+		return v, t.err("objectStore "+name, err)
+	}
+	t.objs[name] = v
+	return v, nil
+}
+
+// index returns an index of an object store of the transaction.
+func (t *idbTxn) index(store, name string) (safejs.Value, error) {
+	k := store + "." + name
+	if v, ok := t.objs[k]; ok {
+		return v, nil
+	}
+	st, err := t.store(store)
+	if err != nil {
+		return st, err
+	}
+	v, err := st.Call("index", name)
+	if err != nil {
+		return v, t.err("index "+k, err)
+	}
+	t.objs[k] = v
+	return v, nil
+}
+
+// bound returns IDBKeyRange.bound(lo, hi, loOpen, hiOpen).
+func (t *idbTxn) bound(lo, hi string, loOpen, hiOpen bool) (safejs.Value, error) {
+	r, err := t.s.js.keyRange.Call("bound", lo, hi, loOpen, hiOpen)
+	if err != nil {
+		return r, idbJSError("IDBKeyRange.bound", err)
+	}
+	return r, nil
+}
+
+// lowerBound returns IDBKeyRange.lowerBound(lo, open).
+func (t *idbTxn) lowerBound(lo string, open bool) (safejs.Value, error) {
+	r, err := t.s.js.keyRange.Call("lowerBound", lo, open)
+	if err != nil {
+		return r, idbJSError("IDBKeyRange.lowerBound", err)
+	}
+	return r, nil
+}
+
+// put stores a record without waiting: requests run in order, so later
+// reads see it, and a failure aborts the transaction (Update returns it).
+func (t *idbTxn) put(storeName string, r idbRecord) error {
+	st, err := t.store(storeName)
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("store: indexeddb: encoding %s %q: %w", storeName, r.K, err)
+	}
+	obj, err := t.s.js.json.Call("parse", string(b))
+	if err != nil {
+		return idbJSError("JSON.parse", err)
+	}
+	_, err = t.call("put in "+storeName, st, "put", obj)
+	return err
+}
+
+// putJSON stores x as the record of key k, with no index properties.
+func (t *idbTxn) putJSON(storeName, k string, x any, r idbRecord) error {
+	j, err := json.Marshal(x)
+	if err != nil {
+		return fmt.Errorf("store: indexeddb: encoding %s %q: %w", storeName, k, err)
+	}
+	r.K, r.J = k, string(j)
+	return t.put(storeName, r)
+}
+
+// decode decodes a stored object's record.
+func idbDecode[T any](v safejs.Value) (T, error) {
+	var x T
+	j, err := v.Get("j")
+	if err != nil {
+		return x, idbJSError("reading a record", err)
+	}
+	s, err := j.String()
+	if err != nil {
+		return x, idbJSError("reading a record", err)
+	}
+	if err := json.Unmarshal([]byte(s), &x); err != nil {
+		return x, fmt.Errorf("store: indexeddb: decoding a record: %w", err)
+	}
+	return x, nil
+}
+
+// getOne reads one record of src (an object store or an index) by key.
+func idbGet[T any](t *idbTxn, src safejs.Value, key string) (T, bool, error) {
+	var zero T
+	v, err := t.request("get", src, "get", key)
+	if err != nil || v.IsUndefined() {
+		return zero, false, err
+	}
+	x, err := idbDecode[T](v)
+	return x, err == nil, err
+}
+
+// getAll reads the records of src (an object store or an index) in a key
+// or a range (every record without one).
+func idbGetAll[T any](t *idbTxn, src safejs.Value, query ...any) ([]T, error) {
+	arr, err := t.request("getAll", src, "getAll", query...)
+	if err != nil {
+		return nil, err
+	}
+	return idbDecodeAll[T](arr)
+}
+
+// idbDecodeAll decodes an array of stored objects.
+func idbDecodeAll[T any](arr safejs.Value) ([]T, error) {
+	n, err := arr.Length()
+	if err != nil {
+		return nil, idbJSError("getAll result", err)
+	}
+	out := make([]T, 0, n)
+	for i := range n {
+		v, err := arr.Index(i)
+		if err != nil {
+			return nil, idbJSError("getAll result", err)
+		}
+		x, err := idbDecode[T](v)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, x)
+	}
+	return out, nil
+}
+
+// counter reads the store version.
+func (t *idbTxn) counter() (uint64, error) {
+	st, err := t.store(osMeta)
+	if err != nil {
+		return 0, err
+	}
+	v, err := t.request("get version", st, "get", idbKeyVersion)
+	if err != nil || v.IsUndefined() {
+		return 0, err
+	}
+	j, err := v.Get("j")
+	if err != nil {
+		return 0, idbJSError("get version", err)
+	}
+	s, err := j.String()
+	if err != nil {
+		return 0, idbJSError("get version", err)
+	}
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("store: indexeddb: the stored version %q: %w", s, err)
+	}
+	return n, nil
+}
+
+// nthFromEnd returns the index key of the n-th last entry of ix in [lo,
+// hi): lo if there are fewer, "" if there are none.
+func (t *idbTxn) nthFromEnd(ix safejs.Value, lo, hi string, n int) (string, error) {
+	r, err := t.bound(lo, hi, false, true)
+	if err != nil {
+		return "", err
+	}
+	req, err := t.call("openKeyCursor", ix, "openKeyCursor", r, "prev")
+	if err != nil {
+		return "", err
+	}
+	cur, err := t.wait("openKeyCursor", req)
+	if err != nil || cur.IsNull() {
+		return "", err
+	}
+	if n > 1 {
+		if _, err := t.call("advance", cur, "advance", n-1); err != nil {
+			return "", err
+		}
+		if cur, err = t.wait("advance", req); err != nil {
+			return "", err
+		}
+		if cur.IsNull() {
+			return lo, nil
+		}
+	}
+	k, err := cur.Get("key")
+	if err != nil {
+		return "", idbJSError("cursor key", err)
+	}
+	s, err := k.String()
+	if err != nil {
+		return "", idbJSError("cursor key", err)
+	}
+	return s, nil
+}
+
+// withEdits applies to ms (messages of conv) the edits that target them.
+func (t *idbTxn) withEdits(conv string, ms []Message) ([]Message, error) {
+	if len(ms) == 0 {
+		return ms, nil
+	}
+	ix, err := t.index(osEdits, "target")
+	if err != nil {
+		return nil, err
+	}
+	all, err := t.bound(conv+"\x00", conv+"\x01", false, true)
+	if err != nil {
+		return nil, err
+	}
+	nv, err := t.request("count", ix, "count", all)
+	if err != nil {
+		return nil, err
+	}
+	n, err := nv.Int()
+	if err != nil {
+		return nil, idbJSError("count", err)
+	}
+	if n == 0 {
+		return ApplyEdits(ms, nil), nil
+	}
+	var ids []string
+	seen := make(map[string]bool)
+	for i := range ms {
+		for _, id := range messageIDs(&ms[i]) {
+			if !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
+	}
+	if n <= len(ids) {
+		// Fewer edits in the conversation than ids to look up: read them all.
+		edits, err := idbGetAll[Edit](t, ix, all)
+		if err != nil {
+			return nil, err
+		}
+		return ApplyEdits(ms, edits), nil
+	}
+	// One request per id, all made at once; requests complete in order, so
+	// the last one's success means all have.
+	reqs := make([]safejs.Value, len(ids))
+	for i, id := range ids {
+		if reqs[i], err = t.call("getAll", ix, "getAll", conv+"\x00"+id); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := t.wait("getAll", reqs[len(reqs)-1]); err != nil {
+		return nil, err
+	}
+	var edits []Edit
+	for _, req := range reqs {
+		arr, err := req.Get("result")
+		if err != nil {
+			return nil, idbJSError("getAll result", err)
+		}
+		es, err := idbDecodeAll[Edit](arr)
+		if err != nil {
+			return nil, err
+		}
+		edits = append(edits, es...)
+	}
+	return ApplyEdits(ms, edits), nil
+}
+
+// idbTx is the Tx of an Update.
+type idbTx struct {
+	t       *idbTxn
+	version uint64 // the store version, once loaded
+	loaded  bool
+	dirty   bool // a record was stamped: the counter must be written
+	done    bool // Update has returned (or is committing)
+}
+
+func (x *idbTx) check() error {
+	if x.done {
+		return errTxDone
+	}
+	return nil
+}
+
+// stamp returns the next store version.
+func (x *idbTx) stamp() (uint64, error) {
+	if err := x.check(); err != nil {
+		return 0, err
+	}
+	if !x.loaded {
+		v, err := x.t.counter()
+		if err != nil {
+			return 0, err
+		}
+		x.version, x.loaded = v, true
+	}
+	x.version++
+	x.dirty = true
+	return x.version, nil
+}
+
+// putCounter writes the store version (once, before the commit).
+func (x *idbTx) putCounter() error {
+	return x.t.put(osMeta, idbRecord{K: idbKeyVersion, J: strconv.FormatUint(x.version, 10)})
+}
+
+// meta reads a record of the meta store (zero if none).
+func idbMeta[T any](x *idbTx, key string) (T, error) {
+	var zero T
+	if err := x.check(); err != nil {
+		return zero, err
+	}
+	st, err := x.t.store(osMeta)
+	if err != nil {
+		return zero, err
+	}
+	v, _, err := idbGet[T](x.t, st, key)
+	return v, err
+}
+
+// lookup reads one record of a store, or of an index of it, by key.
+func idbLookup[T any](x *idbTx, store, index, key string) (T, bool, error) {
+	var zero T
+	if err := x.check(); err != nil {
+		return zero, false, err
+	}
+	src, err := x.t.store(store)
+	if index != "" {
+		src, err = x.t.index(store, index)
+	}
+	if err != nil {
+		return zero, false, err
+	}
+	return idbGet[T](x.t, src, key)
+}
+
+// lookupAll reads every record of an index of a store with key.
+func idbLookupAll[T any](x *idbTx, store, index string, key ...any) ([]T, error) {
+	if err := x.check(); err != nil {
+		return nil, err
+	}
+	ix, err := x.t.index(store, index)
+	if err != nil {
+		return nil, err
+	}
+	return idbGetAll[T](x.t, ix, key...)
+}
+
+func (x *idbTx) Account() (Account, error) { return idbMeta[Account](x, idbKeyAccount) }
+
+func (x *idbTx) PutAccount(a Account) (uint64, error) {
+	return x.putStamped(osMeta, idbKeyAccount, "", func(v uint64) (any, idbRecord) {
+		a.Version = v
+		return a, idbRecord{}
+	})
+}
+
+func (x *idbTx) Session() (Session, error) { return idbMeta[Session](x, idbKeySession) }
+
+// PutSession stores the session state; it has no version and stamps none.
+func (x *idbTx) PutSession(s Session) error {
+	if err := x.check(); err != nil {
+		return err
+	}
+	return x.t.putJSON(osMeta, idbKeySession, s, idbRecord{})
+}
+
+func (x *idbTx) Message(key string) (Message, bool, error) {
+	return idbLookup[Message](x, osMessages, "", key)
+}
+
+func (x *idbTx) MessageByArchiveID(by, id string) (Message, bool, error) {
+	return idbLookup[Message](x, osMessages, "archive", by+"\x00"+id)
+}
+
+func (x *idbTx) MessagesByOriginID(from, originID string) ([]Message, error) {
+	ms, err := idbLookupAll[Message](x, osMessages, "origin", from+"\x00"+originID)
+	idbSortMessages(ms)
+	return ms, err
+}
+
+// checkNew checks a message or an edit (what) about to be stored: it
+// needs a key, and no other record of store may have its archive id.
+func (x *idbTx) checkNew(store, what, key, by, id string) error {
+	if err := x.check(); err != nil {
+		return err
+	}
+	if key == "" {
+		return fmt.Errorf("store: %s without a key", what)
+	}
+	if id == "" {
+		return nil
+	}
+	other, err := x.owner(store, "archive", by+"\x00"+id)
+	if err != nil {
+		return err
+	}
+	if other != "" && other != key {
+		return fmt.Errorf("store: %s %q: archive id %q of %q already belongs to %s %q", what, key, id, by, what, other)
+	}
+	return nil
+}
+
+// owner returns the primary key of the record of an index's unique key, ""
+// if none.
+func (x *idbTx) owner(store, index, key string) (string, error) {
+	ix, err := x.t.index(store, index)
+	if err != nil {
+		return "", err
+	}
+	v, err := x.t.request("getKey", ix, "getKey", key)
+	if err != nil || v.IsUndefined() {
+		return "", err
+	}
+	s, err := v.String()
+	if err != nil {
+		return "", idbJSError("getKey", err)
+	}
+	return s, nil
+}
+
+func (x *idbTx) PutMessage(m Message) (uint64, error) {
+	if err := x.checkNew(osMessages, "message", m.Key, m.ArchiveBy, m.ArchiveID); err != nil {
+		return 0, err
+	}
+	v, err := x.stamp()
+	if err != nil {
+		return 0, err
+	}
+	m.Corrected, m.Retracted, m.Reactions = false, false, nil
+	m.Version = v
+	return v, x.putMessage(m)
+}
+
+// putMessage stores m as it is, with its index properties.
+func (x *idbTx) putMessage(m Message) error {
+	cp := m.Conversation + "\x00" + idbPos(m.Pos)
+	r := idbRecord{CP: cp, CV: m.Conversation + "\x00" + idbHex(m.Version)}
+	if m.ArchiveID != "" {
+		r.A = m.ArchiveBy + "\x00" + m.ArchiveID
+	}
+	if m.OriginID != "" {
+		r.O = m.From + "\x00" + m.OriginID
+	}
+	if m.Direction == Inbound {
+		r.CI = cp
+	}
+	if m.State == StateQueued {
+		r.Q = idbPos(m.Pos)
+	}
+	for _, id := range messageIDs(&m) {
+		r.IDs = append(r.IDs, m.Conversation+"\x00"+id)
+	}
+	return x.t.putJSON(osMessages, m.Key, m, r)
+}
+
+func (x *idbTx) Outbox() ([]Message, error) {
+	ms, err := idbLookupAll[Message](x, osMessages, "outbox")
+	idbSortMessages(ms)
+	return ms, err
+}
+
+func (x *idbTx) Edit(key string) (Edit, bool, error) {
+	return idbLookup[Edit](x, osEdits, "", key)
+}
+
+func (x *idbTx) EditByArchiveID(by, id string) (Edit, bool, error) {
+	return idbLookup[Edit](x, osEdits, "archive", by+"\x00"+id)
+}
+
+func (x *idbTx) PutEdit(e Edit) (uint64, error) {
+	if err := x.checkNew(osEdits, "edit", e.Key, e.ArchiveBy, e.ArchiveID); err != nil {
+		return 0, err
+	}
+	old, hadOld, err := x.Edit(e.Key)
+	if err != nil {
+		return 0, err
+	}
+	v, err := x.stamp()
+	if err != nil {
+		return 0, err
+	}
+	e.Version = v
+	r := idbRecord{}
+	if e.ArchiveID != "" {
+		r.A = e.ArchiveBy + "\x00" + e.ArchiveID
+	}
+	if e.Target != "" {
+		r.T = e.Conversation + "\x00" + e.Target
+	}
+	if err := x.t.putJSON(osEdits, e.Key, e, r); err != nil {
+		return 0, err
+	}
+	if err := x.bumpTargets(e.Conversation, e.Target, v); err != nil {
+		return 0, err
+	}
+	if hadOld && (old.Conversation != e.Conversation || old.Target != e.Target) {
+		if err := x.bumpTargets(old.Conversation, old.Target, v); err != nil {
+			return 0, err
+		}
+	}
+	return v, nil
+}
+
+// bumpTargets stamps version v on the messages of conv that id may name.
+func (x *idbTx) bumpTargets(conv, id string, v uint64) error {
+	if id == "" {
+		return nil
+	}
+	ms, err := idbLookupAll[Message](x, osMessages, "targets", conv+"\x00"+id)
+	if err != nil {
+		return err
+	}
+	for _, m := range ms {
+		m.Version = v
+		if err := x.putMessage(m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (x *idbTx) Conversation(peer string) (Conversation, bool, error) {
+	return idbLookup[Conversation](x, osConversations, "", peer)
+}
+
+func (x *idbTx) PutConversation(c Conversation) (uint64, error) {
+	return x.putStamped(osConversations, c.Peer, "conversation without a peer", func(v uint64) (any, idbRecord) {
+		c.Version = v
+		return c, idbRecord{V: idbHex(v)}
+	})
+}
+
+func (x *idbTx) CountInbound(conv string, after Pos) (int, error) {
+	if err := x.check(); err != nil {
+		return 0, err
+	}
+	ix, err := x.t.index(osMessages, "inbound")
+	if err != nil {
+		return 0, err
+	}
+	r, err := x.t.bound(conv+"\x00"+idbPos(after), conv+"\x01", true, true)
+	if err != nil {
+		return 0, err
+	}
+	nv, err := x.t.request("count", ix, "count", r)
+	if err != nil {
+		return 0, err
+	}
+	n, err := nv.Int()
+	if err != nil {
+		return 0, idbJSError("count", err)
+	}
+	return n, nil
+}
+
+func (x *idbTx) LastMessage(conv string) (Message, bool, error) {
+	if err := x.check(); err != nil {
+		return Message{}, false, err
+	}
+	ix, err := x.t.index(osMessages, "conversation_pos")
+	if err != nil {
+		return Message{}, false, err
+	}
+	r, err := x.t.bound(conv+"\x00", conv+"\x01", false, true)
+	if err != nil {
+		return Message{}, false, err
+	}
+	cur, err := x.t.request("openCursor", ix, "openCursor", r, "prev")
+	if err != nil || cur.IsNull() {
+		return Message{}, false, err
+	}
+	v, err := cur.Get("value")
+	if err != nil {
+		return Message{}, false, idbJSError("cursor value", err)
+	}
+	m, err := idbDecode[Message](v)
+	return m, err == nil, err
+}
+
+func (x *idbTx) Contact(jid string) (Contact, bool, error) {
+	return idbLookup[Contact](x, osContacts, "", jid)
+}
+
+func (x *idbTx) PutContact(c Contact) (uint64, error) {
+	return x.putStamped(osContacts, c.JID, "contact without a JID", func(v uint64) (any, idbRecord) {
+		c.Version = v
+		return c, idbRecord{}
+	})
+}
+
+func (x *idbTx) DeleteContact(jid string) error {
+	if err := x.check(); err != nil {
+		return err
+	}
+	st, err := x.t.store(osContacts)
+	if err != nil {
+		return err
+	}
+	_, err = x.t.call("delete", st, "delete", jid)
+	return err
+}
+
+func (x *idbTx) Archive(jid string) (Archive, error) {
+	a, ok, err := idbLookup[Archive](x, osArchives, "", jid)
+	if !ok && err == nil {
+		a = Archive{JID: jid}
+	}
+	return a, err
+}
+
+func (x *idbTx) PutArchive(a Archive) (uint64, error) {
+	if err := checkArchive(a); err != nil {
+		return 0, err
+	}
+	return x.putStamped(osArchives, a.JID, "", func(v uint64) (any, idbRecord) {
+		a.Version = v
+		return a, idbRecord{}
+	})
+}
+
+// putStamped stamps a record with the next version (set sets it and
+// returns the record and its index properties) and stores it under key;
+// an empty key is the error "store: "+noKey.
+func (x *idbTx) putStamped(store, key, noKey string, set func(v uint64) (any, idbRecord)) (uint64, error) {
+	if err := x.check(); err != nil {
+		return 0, err
+	}
+	if key == "" {
+		return 0, errors.New("store: " + noKey)
+	}
+	v, err := x.stamp()
+	if err != nil {
+		return 0, err
+	}
+	rec, r := set(v)
+	return v, x.t.putJSON(store, key, rec, r)
+}
