@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/hack-pad/safejs"
@@ -513,6 +514,99 @@ type idbTx struct {
 	loaded  bool
 	dirty   bool // a record was stamped: the counter must be written
 	done    bool // Update has returned (or is committing)
+
+	// archived knows, per object store, the owner (the Key; "" for none)
+	// of archive ids this transaction has looked up or written, so that a
+	// put after a lookup (the sync engine's way) need not wait for
+	// IndexedDB to check that its archive id is free. Only this
+	// transaction changes the data while it runs, and archivedBy undoes
+	// what a later put of the same record frees.
+	archived   map[string]map[string]string
+	archivedBy map[string]map[string]string // store → Key → its archive id here
+
+	// pending holds the message puts not made yet, in order, and
+	// pendingAt the index of each Key's last one. Lookups by key, archive
+	// id and origin-id merge them with what IndexedDB answers, so they need
+	// not wait behind the puts (requests run in order); every other read
+	// of messages, and the commit, make them first (flush).
+	pending   []Message
+	pendingAt map[string]int
+}
+
+// flush makes the pending message puts.
+func (x *idbTx) flush() error {
+	if err := x.check(); err != nil {
+		return err
+	}
+	for _, m := range x.pending {
+		if err := x.putMessage(m); err != nil {
+			return err
+		}
+	}
+	x.pending = x.pending[:0]
+	clear(x.pendingAt)
+	return nil
+}
+
+// buffered returns the pending version of message key, if any.
+func (x *idbTx) buffered(key string) (*Message, bool) {
+	i, ok := x.pendingAt[key]
+	if !ok {
+		return nil, false
+	}
+	return &x.pending[i], true
+}
+
+// bufferedWhere returns the pending messages (each Key's last version)
+// that match.
+func (x *idbTx) bufferedWhere(match func(*Message) bool) []Message {
+	var ms []Message
+	for _, i := range x.pendingAt {
+		if m := &x.pending[i]; match(m) {
+			ms = append(ms, cloneMessage(m))
+		}
+	}
+	return ms
+}
+
+// merge replaces, in ms read from IndexedDB, the messages that have a
+// pending version by the pending messages that match.
+func (x *idbTx) merge(ms []Message, match func(*Message) bool) []Message {
+	if len(x.pendingAt) == 0 {
+		return ms
+	}
+	ms = slices.DeleteFunc(ms, func(m Message) bool { _, ok := x.pendingAt[m.Key]; return ok })
+	return append(ms, x.bufferedWhere(match)...)
+}
+
+// noteArchive records that, as of now, archive id a (by∅id) of store
+// belongs to key ("": to none).
+func (x *idbTx) noteArchive(store, a, key string) {
+	if x.archived == nil {
+		x.archived = make(map[string]map[string]string)
+		x.archivedBy = make(map[string]map[string]string)
+	}
+	if x.archived[store] == nil {
+		x.archived[store] = make(map[string]string)
+		x.archivedBy[store] = make(map[string]string)
+	}
+	x.archived[store][a] = key
+}
+
+// notePut records the archive id a (by∅id, or "" for none) that a put of
+// record key of store gives it, and frees the one it had.
+func (x *idbTx) notePut(store, key, a string) {
+	if old, ok := x.archivedBy[store][key]; ok && old != a {
+		x.archived[store][old] = ""
+	}
+	if a == "" {
+		if x.archivedBy != nil && x.archivedBy[store] != nil {
+			delete(x.archivedBy[store], key)
+		}
+		return
+	}
+	x.noteArchive(store, a, key)
+	x.archivedBy[store][key] = a
 }
 
 func (x *idbTx) check() error {
@@ -606,15 +700,32 @@ func (x *idbTx) PutSession(s Session) error {
 }
 
 func (x *idbTx) Message(key string) (Message, bool, error) {
+	if m, ok := x.buffered(key); ok {
+		return cloneMessage(m), true, x.check()
+	}
 	return idbLookup[Message](x, osMessages, "", key)
 }
 
 func (x *idbTx) MessageByArchiveID(by, id string) (Message, bool, error) {
-	return idbLookup[Message](x, osMessages, "archive", by+"\x00"+id)
+	m, ok, err := idbLookup[Message](x, osMessages, "archive", by+"\x00"+id)
+	if err != nil {
+		return m, false, err
+	}
+	if ms := x.merge(nil, func(m *Message) bool { return id != "" && m.ArchiveBy == by && m.ArchiveID == id }); len(ms) > 0 {
+		return ms[0], true, nil
+	}
+	if _, pending := x.buffered(m.Key); ok && pending {
+		ok, m = false, Message{} // its pending version has another archive id
+	}
+	if !ok && id != "" {
+		x.noteArchive(osMessages, by+"\x00"+id, "")
+	}
+	return m, ok, nil
 }
 
 func (x *idbTx) MessagesByOriginID(from, originID string) ([]Message, error) {
 	ms, err := idbLookupAll[Message](x, osMessages, "origin", from+"\x00"+originID)
+	ms = x.merge(ms, func(m *Message) bool { return originID != "" && m.From == from && m.OriginID == originID })
 	idbSortMessages(ms)
 	return ms, err
 }
@@ -631,9 +742,16 @@ func (x *idbTx) checkNew(store, what, key, by, id string) error {
 	if id == "" {
 		return nil
 	}
-	other, err := x.owner(store, "archive", by+"\x00"+id)
-	if err != nil {
-		return err
+	a := by + "\x00" + id
+	other, known := x.archived[store][a]
+	if !known {
+		var err error
+		if other, err = x.owner(store, "archive", a); err != nil {
+			return err
+		}
+		if m, pending := x.buffered(other); pending && (m.ArchiveBy != by || m.ArchiveID != id) {
+			other = "" // its pending version has another archive id
+		}
 	}
 	if other != "" && other != key {
 		return fmt.Errorf("store: %s %q: archive id %q of %q already belongs to %s %q", what, key, id, by, what, other)
@@ -669,7 +787,22 @@ func (x *idbTx) PutMessage(m Message) (uint64, error) {
 	}
 	m.Corrected, m.Retracted, m.Reactions = false, false, nil
 	m.Version = v
-	return v, x.putMessage(m)
+	x.bufferMessage(cloneMessage(&m))
+	return v, nil
+}
+
+// bufferMessage adds a put of m (a private copy) to the pending ones.
+func (x *idbTx) bufferMessage(m Message) {
+	a := ""
+	if m.ArchiveID != "" {
+		a = m.ArchiveBy + "\x00" + m.ArchiveID
+	}
+	x.notePut(osMessages, m.Key, a)
+	if x.pendingAt == nil {
+		x.pendingAt = make(map[string]int)
+	}
+	x.pendingAt[m.Key] = len(x.pending)
+	x.pending = append(x.pending, m)
 }
 
 // putMessage stores m as it is, with its index properties.
@@ -695,6 +828,9 @@ func (x *idbTx) putMessage(m Message) error {
 }
 
 func (x *idbTx) Outbox() ([]Message, error) {
+	if err := x.flush(); err != nil {
+		return nil, err
+	}
 	ms, err := idbLookupAll[Message](x, osMessages, "outbox")
 	idbSortMessages(ms)
 	return ms, err
@@ -705,7 +841,11 @@ func (x *idbTx) Edit(key string) (Edit, bool, error) {
 }
 
 func (x *idbTx) EditByArchiveID(by, id string) (Edit, bool, error) {
-	return idbLookup[Edit](x, osEdits, "archive", by+"\x00"+id)
+	e, ok, err := idbLookup[Edit](x, osEdits, "archive", by+"\x00"+id)
+	if err == nil && !ok && id != "" {
+		x.noteArchive(osEdits, by+"\x00"+id, "")
+	}
+	return e, ok, err
 }
 
 func (x *idbTx) PutEdit(e Edit) (uint64, error) {
@@ -725,6 +865,7 @@ func (x *idbTx) PutEdit(e Edit) (uint64, error) {
 	if e.ArchiveID != "" {
 		r.A = e.ArchiveBy + "\x00" + e.ArchiveID
 	}
+	x.notePut(osEdits, e.Key, r.A)
 	if e.Target != "" {
 		r.T = e.Conversation + "\x00" + e.Target
 	}
@@ -746,6 +887,9 @@ func (x *idbTx) PutEdit(e Edit) (uint64, error) {
 func (x *idbTx) bumpTargets(conv, id string, v uint64) error {
 	if id == "" {
 		return nil
+	}
+	if err := x.flush(); err != nil {
+		return err
 	}
 	ms, err := idbLookupAll[Message](x, osMessages, "targets", conv+"\x00"+id)
 	if err != nil {
@@ -772,7 +916,7 @@ func (x *idbTx) PutConversation(c Conversation) (uint64, error) {
 }
 
 func (x *idbTx) CountInbound(conv string, after Pos) (int, error) {
-	if err := x.check(); err != nil {
+	if err := x.flush(); err != nil {
 		return 0, err
 	}
 	ix, err := x.t.index(osMessages, "inbound")
@@ -795,7 +939,7 @@ func (x *idbTx) CountInbound(conv string, after Pos) (int, error) {
 }
 
 func (x *idbTx) LastMessage(conv string) (Message, bool, error) {
-	if err := x.check(); err != nil {
+	if err := x.flush(); err != nil {
 		return Message{}, false, err
 	}
 	ix, err := x.t.index(osMessages, "conversation_pos")
