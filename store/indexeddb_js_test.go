@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync/atomic"
+	"syscall/js"
 	"testing"
 	"time"
 
@@ -15,9 +16,19 @@ import (
 
 var dbSeq atomic.Int64
 
+// needIndexedDB skips tb where there is no IndexedDB (Node, as make
+// test-wasm runs the portable packages).
+func needIndexedDB(tb testing.TB) {
+	tb.Helper()
+	if js.Global().Get("indexedDB").IsUndefined() {
+		tb.Skip("no IndexedDB here (Node?): TestBrowserIndexedDB runs these tests in Chromium")
+	}
+}
+
 // openIndexedDB opens a fresh database, closed and deleted when tb ends.
 func openIndexedDB(tb testing.TB) *store.IndexedDB {
 	tb.Helper()
+	needIndexedDB(tb)
 	ctx := context.Background()
 	name := fmt.Sprintf("waxwing-test-%d-%d", time.Now().UnixNano(), dbSeq.Add(1))
 	s, err := store.OpenIndexedDB(ctx, name)
@@ -43,6 +54,7 @@ func TestIndexedDB(t *testing.T) {
 // TestIndexedDBReopen checks that what is committed is there after the
 // connection is closed and the database opened again.
 func TestIndexedDBReopen(t *testing.T) {
+	needIndexedDB(t)
 	ctx := context.Background()
 	name := fmt.Sprintf("waxwing-reopen-%d", time.Now().UnixNano())
 	t.Cleanup(func() { _ = store.DeleteIndexedDB(ctx, name) })
