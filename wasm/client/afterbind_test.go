@@ -46,7 +46,7 @@ func TestIntegrationAfterBind(t *testing.T) {
 			alice := &device{}
 			n := 0
 			cfg := e.config("alice", alice)
-			cfg.AfterBind = func(context.Context) ([][]byte, error) {
+			cfg.AfterBind = func(context.Context, client.Bound) ([][]byte, error) {
 				n++
 				id := fmt.Sprintf("roster%d", n)
 				return [][]byte{

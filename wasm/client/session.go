@@ -54,7 +54,18 @@ type Config struct {
 	// presence and the archive's catch-up query. These stanzas are counted
 	// for XEP-0198 but never re-sent by a later connection (the next one
 	// asks AfterBind again). Nil sends initial presence only.
-	AfterBind func(ctx context.Context) ([][]byte, error)
+	AfterBind func(ctx context.Context, b Bound) ([][]byte, error)
+	// OnAcked is told which queued stanzas the server has acknowledged
+	// (XEP-0198), in order, after the session state recording it is saved.
+	OnAcked func(ctx context.Context, acked []Outgoing)
+}
+
+// Bound describes a newly bound session to Config.AfterBind.
+type Bound struct {
+	JID string // the full JID bound
+	// ArchiveMetadata is the XEP-0313 <metadata/> Bind 2 returned (where
+	// the archive starts and ends), or nil.
+	ArchiveMetadata []byte
 }
 
 // Stats measures one connection, from the WebSocket open to ready.
@@ -85,6 +96,8 @@ type Session struct {
 	log   *slog.Logger
 	stats Stats
 	meta  []byte // Bind 2's archive metadata, if the server sent it
+
+	pendingAcked []Outgoing // acknowledged by a resumption, told once saved
 
 	mu      sync.Mutex // guards st and writes
 	st      State
@@ -179,6 +192,8 @@ func Connect(ctx context.Context, cfg Config, cred Credentials) (*Session, error
 		ws.CloseNow()
 		return nil, fmt.Errorf("saving session state: %w", err)
 	}
+	s.acked(ctx, s.pendingAcked) // acknowledged by the resumption
+	s.pendingAcked = nil
 	s.log.Info("connected", "path", s.stats.Path, "round_trips", s.stats.RoundTrips, "ms", s.stats.Duration.Milliseconds(),
 		"bytes_sent", s.stats.BytesSent, "bytes_recv", s.stats.BytesRecv, "reason", s.stats.Reason)
 	return s, nil
@@ -454,6 +469,7 @@ func (s *Session) rebound(ctx context.Context, res AuthResult, plan Plan) error 
 	queue := s.st.SM.Unacked
 	if res.ResumeFailed != nil && res.ResumeFailed.H != nil {
 		queue = ackedUpTo(queue, *res.ResumeFailed.H)
+		s.pendingAcked = s.st.SM.Unacked[:len(s.st.SM.Unacked)-len(queue)]
 	}
 	s.st.SM = SMState{}
 	s.stats.Path = PathRebound
@@ -471,7 +487,7 @@ func (s *Session) afterBind(ctx context.Context) error {
 	els := [][]byte{[]byte("<presence xmlns='" + NSClient + "'/>")}
 	if s.cfg.AfterBind != nil {
 		var err error
-		if els, err = s.cfg.AfterBind(ctx); err != nil {
+		if els, err = s.cfg.AfterBind(ctx, Bound{JID: s.st.BoundJID, ArchiveMetadata: s.meta}); err != nil {
 			return fmt.Errorf("preparing the new session: %w", err)
 		}
 	}
@@ -516,10 +532,35 @@ func (s *Session) resumed(h uint32) error {
 	s.stats.Path = PathResumed
 	s.smOn = true
 	queue := ackedUpTo(s.st.SM.Unacked, h)
+	s.pendingAcked = s.st.SM.Unacked[:len(s.st.SM.Unacked)-len(queue)]
 	s.st.SM.Unacked = nil
 	s.st.SM.Outbound = h
 	s.st.SM.Since = s.cfg.Now()
 	return s.resend(queue)
+}
+
+// acked tells Config.OnAcked.
+func (s *Session) acked(ctx context.Context, out []Outgoing) {
+	if len(out) > 0 && s.cfg.OnAcked != nil {
+		s.cfg.OnAcked(ctx, out)
+	}
+}
+
+// SendTransient sends a stanza that is not worth re-sending on another
+// connection (a query whose answer only this connection awaits): counted
+// for XEP-0198 but neither persisted nor queued.
+func (s *Session) SendTransient(raw []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	select {
+	case <-s.done:
+		return fmt.Errorf("%w: %w", errEnded, s.err)
+	default:
+	}
+	if s.smOn {
+		s.st.SM.Outbound++
+	}
+	return s.write(raw)
 }
 
 // awaitClassicResume reads the answer to a pipelined <resume/>.
@@ -546,6 +587,7 @@ func (s *Session) awaitClassicResume(ctx context.Context, plan Plan) error {
 			queue := s.st.SM.Unacked
 			if f.H != nil {
 				queue = ackedUpTo(queue, *f.H)
+				s.pendingAcked = s.st.SM.Unacked[:len(s.st.SM.Unacked)-len(queue)]
 			}
 			s.st.SM = SMState{Unacked: queue}
 			if err := s.bindClassic(ctx, plan); err != nil {
@@ -809,7 +851,9 @@ func (s *Session) serve(ctx context.Context) error {
 				s.log.Error("the server acknowledged more stanzas than were sent", "h", h, "sent", sent)
 				return &ConnectError{Kind: ErrProtocol, Err: fmt.Errorf("the server acknowledged %d stanzas; %d were sent", h, sent)}
 			}
-			s.st.SM.Unacked = ackedUpTo(s.st.SM.Unacked, h)
+			before := s.st.SM.Unacked
+			s.st.SM.Unacked = ackedUpTo(before, h)
+			acked := before[:len(before)-len(s.st.SM.Unacked)]
 			s.st.SM.Since = s.cfg.Now()
 			s.rSince = time.Time{}
 			err = s.save(ctx)
@@ -817,6 +861,7 @@ func (s *Session) serve(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
+			s.acked(ctx, acked)
 		case ns == nsSM && local == "enabled":
 			e, err := ParseEnabled(raw)
 			if err != nil {
