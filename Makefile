@@ -48,17 +48,24 @@ test-go: wasm
 
 # Portable packages also run as GOOS=js GOARCH=wasm under Node.
 test-wasm:
-	GOOS=js GOARCH=wasm $(GOTEST) -count=1 -exec="$$($(GO) env GOROOT)/lib/wasm/go_js_wasm_exec" ./wasm/frame/ ./wasm/probe/ ./wasm/ui/ ./wasm/client/
+	GOOS=js GOARCH=wasm $(GOTEST) -count=1 -exec="$$($(GO) env GOROOT)/lib/wasm/go_js_wasm_exec" ./wasm/frame/ ./wasm/probe/ ./wasm/ui/ ./wasm/client/ \
+		./wasm/stanza/ ./wasm/rules/ ./store/
 
 # Longer fuzzing of every parser of outside input (make fuzz FUZZTIME=10m).
 FUZZTIME ?= 60s
 fuzz:
 	$(GO) test ./wasm/frame/ -run '^$$' -fuzz '^FuzzFragments$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./wasm/frame/ -run '^$$' -fuzz '^FuzzStream$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./wasm/stanza/ -run '^$$' -fuzz '^FuzzParseMessage$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./wasm/stanza/ -run '^$$' -fuzz '^FuzzParseMAMFin$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./wasm/stanza/ -run '^$$' -fuzz '^FuzzParseRoster$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./wasm/stanza/ -run '^$$' -fuzz '^FuzzParsePresence$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./wasm/rules/ -run '^$$' -fuzz '^FuzzClassify$$' -fuzztime $(FUZZTIME)
 
 # Benchmarks against real Prosody; figures go into BENCHMARKS.md.
 bench: deps build
 	$(GOTEST) -run '^$$' -bench . -benchtime 2000x -count 1 -timeout 30m ./bridge/
+	$(GOTEST) -run '^$$' -bench BrowserIndexedDB -count 1 -timeout 10m ./store/
 
 # A throwaway Prosody with two demo accounts and `waxwing serve` in front.
 demo: build
