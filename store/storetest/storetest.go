@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -1538,6 +1539,7 @@ func testConcurrentUpdates(t *testing.T, s store.Store) {
 				errs <- err
 				return
 			}
+			runtime.Gosched() // js/wasm does not preempt: let the writers run
 		}
 	}()
 	done := make(chan error, workers)
