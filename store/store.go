@@ -27,8 +27,9 @@ type Store interface {
 	LoadState(ctx context.Context) (Session, error)
 	UpdateState(ctx context.Context, f func(*Session) error) error
 
-	// Version is the current store version: the highest Version of any
-	// record (0 for an empty store).
+	// Version is the current store version: the highest Version stamped on
+	// a record so far, even one deleted since (0 for an empty store). The
+	// session state is not a versioned record: PutSession does not change it.
 	Version(ctx context.Context) (uint64, error)
 
 	// Conversations returns the inbox: every conversation, the most recent
