@@ -185,7 +185,7 @@ modules:
   mod_push: {include_body: true, include_sender: true}
   mod_push_keepalive: {}
   mod_roster: {versioning: true}
-  mod_stream_mgmt: {resend_on_timeout: if_offline, resume_timeout: 600}
+  mod_stream_mgmt: {resend_on_timeout: if_offline, resume_timeout: {{.SMTimeout}}}
   mod_vcard: {}
   mod_vcard_xupdate: {}
   mod_version: {show_os: false}
@@ -197,7 +197,7 @@ func (e *ejabberd) writeConfig() error {
 		"Debug": s.opts.Debug, "Domain": s.Domain, "MUCDomain": s.MUCDomain,
 		"TLS": !s.opts.NoTLS, "Cert": e.file("conf", "cert.pem"), "Key": e.file("conf", "key.pem"),
 		"C2S": s.ports.c2s, "DirectTLS": s.ports.directTLS, "HTTP": s.ports.http, "Component": s.ports.component,
-		"ComponentDomain": s.ComponentDomain, "ComponentSecret": s.ComponentSecret,
+		"ComponentDomain": s.ComponentDomain, "ComponentSecret": s.ComponentSecret, "SMTimeout": smTimeout(s.opts),
 	}
 	var buf bytes.Buffer
 	if err := ejabberdYML.Execute(&buf, data); err != nil {

@@ -112,7 +112,7 @@ modules_disabled = { "s2s"; "s2s_auth_certs" }
 archive_expires_after = "never"
 default_archive_policy = true
 mam_include_total = true
-smacks_hibernation_time = 600
+smacks_hibernation_time = {{.SMTimeout}}
 smacks_max_ack_delay = 30
 push_notification_with_body = true
 push_notification_with_sender = true
@@ -153,6 +153,7 @@ func (p *prosody) writeConfig() error {
 		"Key":             filepath.Join(s.Dir, "key.pem"),
 		"SASL2":           !s.opts.NoSASL2,
 		"InlineSM":        s.opts.InlineSM,
+		"SMTimeout":       smTimeout(s.opts),
 	}
 	var buf bytes.Buffer
 	if err := prosodyCfg.Execute(&buf, data); err != nil {

@@ -54,9 +54,12 @@ type Options struct {
 	// NoTLS: the server has no certificate and offers no STARTTLS; SASL (PLAIN included) is
 	// offered in the clear. Used to test that clients and relays fail closed.
 	NoTLS bool
-	Users map[string]string                // user (localpart) -> password, registered before Start returns
-	Debug bool                             // prosody: also write debug.log; ejabberd: loglevel debug
-	Logf  func(format string, args ...any) // optional: one line per start/restart/stop, with timings
+	// SMTimeout is how long a disconnected session may be resumed (Prosody
+	// smacks_hibernation_time, ejabberd resume_timeout); default 600 s.
+	SMTimeout time.Duration
+	Users     map[string]string                // user (localpart) -> password, registered before Start returns
+	Debug     bool                             // prosody: also write debug.log; ejabberd: loglevel debug
+	Logf      func(format string, args ...any) // optional: one line per start/restart/stop, with timings
 }
 
 // Server is a running (or stopped) test server. Its exported fields are fixed for its lifetime,
@@ -561,4 +564,12 @@ func luaQuote(s string) string {
 	}
 	sb.WriteByte('"')
 	return sb.String()
+}
+
+// smTimeout is the session resumption window in whole seconds (at least 1).
+func smTimeout(o Options) int {
+	if o.SMTimeout <= 0 {
+		return 600
+	}
+	return max(1, int(o.SMTimeout/time.Second))
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/xml"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -15,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/waxwing-im/waxwing/bridge"
 	"github.com/waxwing-im/waxwing/internal/xmppd"
 	"github.com/waxwing-im/waxwing/internal/xmppd/xmppdtest"
 	"github.com/waxwing-im/waxwing/wasm/client"
@@ -101,20 +99,8 @@ func setup(t *testing.T, kind xmppd.Kind, opts xmppd.Options) *env {
 	t.Helper()
 	opts.Users = map[string]string{"alice": "alice-pw", "bob": "bob-pw"}
 	srv := xmppdtest.Start(t, kind, opts)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := bridge.New(bridge.Config{Domain: srv.Domain, Upstream: srv.C2S, UpstreamCA: srv.CACertFile, DataDir: t.TempDir()}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- b.Serve(ctx, ln) }()
-	t.Cleanup(func() { cancel(); <-done })
-	addr := ln.Addr().String()
-	e := &env{srv: srv, url: "ws://" + addr + bridge.PathWebSocket, origin: "http://" + addr}
+	url, origin := xmppdtest.Bridge(t, srv)
+	e := &env{srv: srv, url: url, origin: origin}
 	t.Cleanup(func() {
 		e.mu.Lock()
 		defer e.mu.Unlock()

@@ -43,6 +43,19 @@ func parseMDSEvent(m *Message, k *node) {
 // XEP requires: persist_items true, max_items max, send_last_published_item
 // never, access_model whitelist.
 func MDSPublish(id string, d Displayed) []byte {
+	return mdsPublish(id, d, field{"pubsub#persist_items", "true"}, field{"pubsub#max_items", "max"},
+		field{"pubsub#send_last_published_item", "never"}, field{"pubsub#access_model", "whitelist"})
+}
+
+// MDSPublishCompat is MDSPublish with only the publish-options every PEP
+// service knows (persist_items, access_model), for servers that refuse the
+// others with resource-constraint (ejabberd before 23.04: processone/ejabberd
+// #3044). Their defaults keep enough items (ejabberd: 1000).
+func MDSPublishCompat(id string, d Displayed) []byte {
+	return mdsPublish(id, d, field{"pubsub#persist_items", "true"}, field{"pubsub#access_model", "whitelist"})
+}
+
+func mdsPublish(id string, d Displayed, opts ...field) []byte {
 	var b strings.Builder
 	iqOpen(&b, "set", id, "")
 	b.WriteString("<pubsub xmlns='" + NSPubSub + "'><publish node='" + NSMDS + "'><item")
@@ -50,9 +63,7 @@ func MDSPublish(id string, d Displayed) []byte {
 	b.WriteString("><displayed xmlns='" + NSMDS + "'><stanza-id xmlns='" + NSSID + "'")
 	attrs(&b, "by", d.StanzaID.By, "id", d.StanzaID.ID)
 	b.WriteString("/></displayed></item></publish><publish-options>")
-	writeSubmitForm(&b, NSPublishOpts,
-		field{"pubsub#persist_items", "true"}, field{"pubsub#max_items", "max"},
-		field{"pubsub#send_last_published_item", "never"}, field{"pubsub#access_model", "whitelist"})
+	writeSubmitForm(&b, NSPublishOpts, opts...)
 	b.WriteString("</publish-options></pubsub></iq>")
 	return []byte(b.String())
 }

@@ -1,0 +1,246 @@
+package history
+
+// The one apply path for live messages, carbons (XEP-0280) and archive
+// results (XEP-0313), deduplicated by XEP-0359 ids.
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"time"
+	"unicode/utf8"
+
+	"github.com/waxwing-im/waxwing/store"
+	"github.com/waxwing-im/waxwing/wasm/stanza"
+)
+
+// item is one message to apply.
+type item struct {
+	msg       *stanza.Message // the message itself (unwrapped)
+	archiveID string          // the own archive's id for it, if vouched for
+	time      time.Time       // the server's time, or when first seen
+	pos       store.Pos
+	confirm   bool // pos and time come from the archive: they place a copy seen live
+}
+
+// Candidate is what deduplication knows of an incoming message.
+type Candidate struct {
+	ArchiveID string // vouched for by the own archive, or ""
+	From      string // sender's bare JID
+	OriginID  string
+	Body      string
+}
+
+// Match decides whether an incoming message is a copy of one already
+// stored: byArchive is the stored message with the same archive id (if any),
+// byOrigin those from the same sender with the same origin-id. It returns
+// the copy (nil: a new message) and why. Pure.
+//
+// The archive id decides when the own archive vouches for it. Otherwise the
+// sender's origin-id decides, and only with the same body: a sender that
+// reuses an id for a different text has sent two messages (XEP-0359 ids are
+// the sender's choice; Dino #194, Monal #707). The same message archived
+// twice under two ids (MongooseIM #4316, ejabberd #4227) is one message.
+// A message's own id attribute is never used: clients reuse it.
+func Match(c Candidate, byArchive *store.Message, byOrigin []store.Message) (*store.Message, string) {
+	if byArchive != nil {
+		return byArchive, "the archive id is already stored"
+	}
+	if c.OriginID == "" {
+		return nil, "new: no archive id stored and no origin-id to compare"
+	}
+	for i := range byOrigin {
+		if byOrigin[i].Body == c.Body {
+			return &byOrigin[i], "same sender, origin-id and body"
+		}
+	}
+	if len(byOrigin) > 0 {
+		return nil, "new: the sender reused an origin-id for a different body"
+	}
+	return nil, "new: no stored message with this archive id or origin-id"
+}
+
+// apply stores one message (or edit, or state change) in tx and notes the
+// conversations it touched.
+func (e *Engine) apply(tx store.Tx, it item, touched map[string]bool) error {
+	m := it.msg
+	from := bare(m.From)
+	if from == "" {
+		from = e.cfg.Self
+	}
+	dir, conv := store.Inbound, from
+	if from == e.cfg.Self {
+		dir, conv = store.Outbound, bare(m.To)
+		if conv == "" {
+			conv = e.cfg.Self
+		}
+	}
+	if m.Replace != "" || m.Retract != "" || m.Reactions != nil {
+		return e.applyEdit(tx, it, from, conv, touched)
+	}
+	if !m.HasBody && len(m.OOB) == 0 {
+		if m.ReceiptReceived != "" || m.Marker != nil {
+			return e.ackState(tx, m, touched)
+		}
+		return nil
+	}
+	var byArchive *store.Message
+	if it.archiveID != "" {
+		if got, ok, err := tx.MessageByArchiveID(e.cfg.Self, it.archiveID); err != nil {
+			return err
+		} else if ok {
+			byArchive = &got
+		}
+	}
+	var byOrigin []store.Message
+	if m.OriginID != "" {
+		var err error
+		if byOrigin, err = tx.MessagesByOriginID(from, m.OriginID); err != nil {
+			return err
+		}
+	}
+	body := m.Body
+	if body == "" && len(m.OOB) > 0 {
+		body = m.OOB[0].URL
+	}
+	old, reason := Match(Candidate{ArchiveID: it.archiveID, From: from, OriginID: m.OriginID, Body: body}, byArchive, byOrigin)
+	touched[conv] = true
+	if old != nil {
+		e.log.Debug("duplicate", "reason", reason, "archive_id", it.archiveID)
+		return e.merge(tx, *old, it, dir)
+	}
+	e.log.Debug("stored", "reason", reason, "archive_id", it.archiveID)
+	st := store.StateReceived
+	if dir == store.Outbound {
+		st = store.StateAcked // sent by another device: the server has it
+	}
+	msg := store.Message{
+		Key: newKey(), Conversation: conv, Kind: store.Chat,
+		OriginID: m.OriginID, StanzaID: m.ID, From: from, Direction: dir,
+		Time: it.time, Body: body, State: st, Pos: it.pos,
+	}
+	if it.archiveID != "" {
+		msg.ArchiveBy, msg.ArchiveID = e.cfg.Self, it.archiveID
+	}
+	_, err := tx.PutMessage(msg)
+	return err
+}
+
+// merge completes a stored copy with what this one tells: its archive id,
+// its place and time in the archive, and for our own messages that the
+// server has them.
+func (e *Engine) merge(tx store.Tx, old store.Message, it item, dir store.Direction) error {
+	m := old
+	if m.ArchiveID == "" && it.archiveID != "" {
+		m.ArchiveBy, m.ArchiveID = e.cfg.Self, it.archiveID
+	}
+	if it.confirm && m.Pos >= store.Provisional {
+		m.Pos, m.Time = it.pos, it.time
+	}
+	if dir == store.Outbound && m.ArchiveID != "" && m.State < store.StateAcked {
+		m.State = store.StateAcked
+	}
+	if m.ArchiveID == old.ArchiveID && m.Pos == old.Pos && m.State == old.State && m.Time.Equal(old.Time) {
+		return nil
+	}
+	_, err := tx.PutMessage(m)
+	return err
+}
+
+// applyEdit stores a correction, retraction or reaction, deduplicated like
+// messages.
+func (e *Engine) applyEdit(tx store.Tx, it item, from, conv string, touched map[string]bool) error {
+	m := it.msg
+	ed := store.Edit{Conversation: conv, From: from, Time: it.time, Pos: it.pos}
+	switch {
+	case m.Retract != "":
+		ed.Kind, ed.Target = store.Retraction, m.Retract
+	case m.Reactions != nil:
+		ed.Kind, ed.Target, ed.Reactions = store.Reaction, m.Reactions.ID, m.Reactions.Emojis
+	default:
+		ed.Kind, ed.Target, ed.Body = store.Correction, m.Replace, m.Body
+	}
+	key := ""
+	if it.archiveID != "" {
+		ed.ArchiveBy, ed.ArchiveID = e.cfg.Self, it.archiveID
+		if old, ok, err := tx.EditByArchiveID(e.cfg.Self, it.archiveID); err != nil {
+			return err
+		} else if ok {
+			key = old.Key
+			if !it.confirm || old.Pos < store.Provisional {
+				return nil
+			}
+		}
+	}
+	if key == "" && m.OriginID != "" {
+		key = "e:" + from + "/" + m.OriginID
+		if old, ok, err := tx.Edit(key); err != nil {
+			return err
+		} else if ok && (!it.confirm || old.Pos < store.Provisional) && (old.ArchiveID != "" || it.archiveID == "") {
+			return nil
+		}
+	}
+	if key == "" {
+		key = newKey()
+	}
+	ed.Key = key
+	touched[conv] = true
+	_, err := tx.PutEdit(ed)
+	return err
+}
+
+// refresh recomputes the inbox rows of the touched conversations: the last
+// message, its time, the read position and the unread count.
+func (e *Engine) refresh(tx store.Tx, touched map[string]bool) error {
+	for conv := range touched {
+		c, ok, err := tx.Conversation(conv)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			c = store.Conversation{Peer: conv, Kind: store.Chat}
+		}
+		old := c
+		if c.ReadUpTo != "" {
+			if m, ok, err := tx.MessageByArchiveID(e.cfg.Self, c.ReadUpTo); err != nil {
+				return err
+			} else if ok {
+				c.ReadPos = m.Pos
+			}
+		}
+		if last, ok, err := tx.LastMessage(conv); err != nil {
+			return err
+		} else if ok {
+			c.LastKey, c.Preview, c.LastActivity = last.Key, preview(last.Body), last.Time
+		}
+		if c.Unread, err = tx.CountInbound(conv, c.ReadPos); err != nil {
+			return err
+		}
+		if ok && c.LastKey == old.LastKey && c.Preview == old.Preview && c.LastActivity.Equal(old.LastActivity) &&
+			c.ReadPos == old.ReadPos && c.Unread == old.Unread {
+			continue
+		}
+		if _, err := tx.PutConversation(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// preview shortens a body for the inbox.
+func preview(s string) string {
+	const max = 140
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+func newKey() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return "m" + hex.EncodeToString(b[:])
+}

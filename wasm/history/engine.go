@@ -1,0 +1,363 @@
+package history
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/waxwing-im/waxwing/store"
+	"github.com/waxwing-im/waxwing/wasm/client"
+	"github.com/waxwing-im/waxwing/wasm/rules"
+	"github.com/waxwing-im/waxwing/wasm/stanza"
+)
+
+// Config configures an Engine. The zero values of the optional fields mean
+// the defaults.
+type Config struct {
+	Store store.Store // the account's history database; required
+	Self  string      // the account's bare JID; required
+	Log   *slog.Logger
+	Now   func() time.Time
+	// PageSize is how many archive results one query asks for: default
+	// 250, within [10, 1000].
+	PageSize int
+}
+
+// Validate checks the configuration and fills in the defaults.
+func (c *Config) Validate() error {
+	switch {
+	case c.Store == nil:
+		return errors.New("history: Config.Store is required")
+	case c.Self == "" || strings.ContainsAny(c.Self, "/") || !strings.Contains(c.Self, "@"):
+		return fmt.Errorf("history: Config.Self %q is not a bare JID", c.Self)
+	}
+	if c.PageSize == 0 {
+		c.PageSize = 250
+	}
+	if c.PageSize < 10 || c.PageSize > 1000 {
+		return fmt.Errorf("history: Config.PageSize %d is outside [10, 1000]", c.PageSize)
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return nil
+}
+
+// ErrOffline is returned by calls that need a session while there is none.
+var ErrOffline = errors.New("history: not connected")
+
+// Engine keeps one account's store in step with its server. It is the
+// client core's Handler; Wire connects it to a client.
+type Engine struct {
+	cfg Config
+	log *slog.Logger
+	cl  *client.Client
+
+	mu       sync.Mutex
+	seq      int
+	lastProv store.Pos
+	cu       *query                                                 // the forward catch-up in flight, if any
+	queries  map[string]*query                                      // archive queries in flight, by id
+	calls    map[string]func(ctx context.Context, raw []byte) error // other IQs in flight, by id
+	mdsDirty map[string]bool                                        // read state to publish when online
+
+	flushMu sync.Mutex
+}
+
+// New returns an engine for cfg.
+func New(cfg Config) (*Engine, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Engine{
+		cfg: cfg, log: cfg.Log,
+		queries: map[string]*query{}, calls: map[string]func(context.Context, []byte) error{},
+		mdsDirty: map[string]bool{},
+	}, nil
+}
+
+// Wire makes the engine the client's handler and session store, and has it
+// told about new sessions and acknowledgements. Call it on the Config
+// before client.NewClient, then Attach the client.
+func (e *Engine) Wire(cfg *client.Config) {
+	cfg.Store = e.cfg.Store
+	cfg.Handler = e
+	cfg.AfterBind = e.afterBind
+	cfg.OnAcked = e.onAcked
+}
+
+// Attach gives the engine the client whose sessions it uses to send.
+func (e *Engine) Attach(c *client.Client) { e.cl = c }
+
+// Online is called when a session is ready (client.Options.OnState with
+// client.LinkOnline): it starts a catch-up unless one is already running
+// (a resumption carries the answers of the one in flight), then sends what
+// the outbox holds.
+func (e *Engine) Online(ctx context.Context) {
+	if err := e.startCatchUp(ctx, false); err != nil && !errors.Is(err, ErrOffline) {
+		e.log.Warn("starting the archive catch-up", "err", err)
+	}
+	if err := e.publishDirty(ctx); err != nil && !errors.Is(err, ErrOffline) {
+		e.log.Warn("publishing read state", "err", err)
+	}
+	if err := e.flush(ctx); err != nil && !errors.Is(err, ErrOffline) {
+		e.log.Warn("sending the outbox", "err", err)
+	}
+}
+
+// send writes a transient stanza (a query, a reply) on the current session.
+func (e *Engine) send(raw []byte) error {
+	if e.cl == nil {
+		return ErrOffline
+	}
+	s := e.cl.Session()
+	if s == nil {
+		return ErrOffline
+	}
+	if err := s.SendTransient(raw); err != nil {
+		return fmt.Errorf("%w: %w", ErrOffline, err)
+	}
+	return nil
+}
+
+// nextID returns a fresh id for a query.
+func (e *Engine) nextID(prefix string) string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.seq++
+	return prefix + strconv.FormatInt(e.cfg.Now().UnixNano()%1e9, 36) + "-" + strconv.Itoa(e.seq)
+}
+
+// provisional returns the next provisional position: arrival order, after
+// everything the archive has placed.
+func (e *Engine) provisional() store.Pos {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	p := store.Provisional + store.Pos(e.cfg.Now().Sub(provEpoch))
+	if p <= e.lastProv {
+		p = e.lastProv + 1
+	}
+	e.lastProv = p
+	return p
+}
+
+var provEpoch = time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// afterBind is client.Config.AfterBind: what a new session needs, in the
+// same flight as the bind: the roster (with its version), initial presence
+// with capabilities, the read state, and the catch-up's first query.
+func (e *Engine) afterBind(ctx context.Context, b client.Bound) ([][]byte, error) {
+	e.mu.Lock()
+	// A new session: answers to queries of the old one will never come.
+	e.queries = map[string]*query{}
+	e.calls = map[string]func(context.Context, []byte) error{}
+	old := e.cu
+	e.cu = nil
+	e.mu.Unlock()
+	if old != nil {
+		old.finish(ErrOffline)
+	}
+	roster, err := e.rosterRequest(ctx)
+	if err != nil {
+		return nil, err
+	}
+	q, err := e.newCatchUp(ctx, b.ArchiveMetadata)
+	if err != nil {
+		return nil, err
+	}
+	out := [][]byte{roster, stanza.InitialPresence("", "", 0, &stanza.Caps{Hash: "sha-1", Node: capsNode, Ver: capsVer()}), e.mdsRequest()}
+	if q != nil {
+		out = append(out, q)
+	}
+	return out, nil
+}
+
+// HandleStanza is client.Handler: it applies one inbound stanza. A stanza
+// that changes the store commits with its XEP-0198 count h in one
+// transaction; an error leaves it uncounted, so the server sends it again.
+func (e *Engine) HandleStanza(ctx context.Context, raw []byte, h uint32) error {
+	switch _, local := client.ElementName(raw); local {
+	case "message":
+		return e.handleMessage(ctx, raw, h)
+	case "iq":
+		return e.handleIQ(ctx, raw)
+	}
+	return nil // presence: shown live by the app (later), not stored
+}
+
+func (e *Engine) handleMessage(ctx context.Context, raw []byte, h uint32) error {
+	m, err := stanza.ParseMessage(raw)
+	if err != nil {
+		e.log.Info("ignoring a malformed message", "err", err)
+		return nil
+	}
+	if m.MAM != nil {
+		e.archiveResult(m)
+		return nil
+	}
+	if len(m.Displayed) > 0 {
+		if f := bare(m.From); f != "" && f != e.cfg.Self {
+			e.log.Info("ignoring read state from another account", "from", m.From)
+			return nil
+		}
+		return e.applyDisplayed(ctx, m.Displayed, h, false)
+	}
+	v, reason := rules.Classify(m, e.cfg.Self)
+	msg := &m
+	if v.Unwrapped && m.Inner != nil {
+		msg = m.Inner
+	}
+	if !v.Persistent {
+		e.log.Debug("ephemeral stanza", "reason", reason)
+		if m.Carbon == stanza.NotCarbon && (msg.ReceiptReceived != "" || msg.Marker != nil) {
+			return e.applyReceipt(ctx, msg, h)
+		}
+		return nil
+	}
+	it := item{msg: msg, archiveID: e.trustedID(&m, msg), time: e.cfg.Now(), pos: e.provisional()}
+	if msg.Delay != nil && !msg.Delay.Stamp.IsZero() {
+		it.time = msg.Delay.Stamp // offline delivery: the server's time
+	}
+	err = e.cfg.Store.Update(ctx, func(tx store.Tx) error {
+		touched := map[string]bool{}
+		if err := e.apply(tx, it, touched); err != nil {
+			return err
+		}
+		if err := e.refresh(tx, touched); err != nil {
+			return err
+		}
+		return commitInbound(tx, h)
+	})
+	if err != nil {
+		return err
+	}
+	if m.Carbon == stanza.NotCarbon && msg.ReceiptRequest && msg.ID != "" && bare(msg.From) != e.cfg.Self {
+		_ = e.send(stanza.Receipt(msg.From, msg.Type, e.nextID("rc"), msg.ID))
+	}
+	return nil
+}
+
+// trustedID returns the archive id the own archive vouches for, from the
+// wrapper of a genuine carbon or from the message itself.
+func (e *Engine) trustedID(outer, msg *stanza.Message) string {
+	if outer != msg {
+		if id, ok, _ := rules.TrustStanzaID(*outer, e.cfg.Self); ok {
+			return id
+		}
+	}
+	id, ok, reason := rules.TrustStanzaID(*msg, e.cfg.Self)
+	if !ok && len(msg.StanzaIDs) > 0 {
+		e.log.Debug("stanza-id not trusted", "reason", reason)
+	}
+	return id
+}
+
+// commitInbound records the XEP-0198 inbound count in the transaction.
+func commitInbound(tx store.Tx, h uint32) error {
+	st, err := tx.Session()
+	if err != nil {
+		return err
+	}
+	st.SM.Inbound = h
+	return tx.PutSession(st)
+}
+
+func (e *Engine) handleIQ(ctx context.Context, raw []byte) error {
+	iq, err := stanza.ParseIQ(raw)
+	if err != nil {
+		e.log.Info("ignoring a malformed iq", "err", err)
+		return nil
+	}
+	if f := bare(iq.From); f != "" && f != e.cfg.Self && iq.Type != "get" && iq.Type != "set" {
+		// Answers to our queries come from our own account.
+		if _, ok := e.queryByID(iq.ID); ok {
+			return nil
+		}
+	}
+	switch iq.Type {
+	case "result", "error":
+		if q, ok := e.queryByID(iq.ID); ok {
+			return e.archiveAnswer(ctx, q, raw, iq)
+		}
+		e.mu.Lock()
+		cb := e.calls[iq.ID]
+		delete(e.calls, iq.ID)
+		e.mu.Unlock()
+		if cb != nil {
+			return cb(ctx, raw)
+		}
+		return nil
+	case "set":
+		if iq.Payload == "{"+stanza.NSRoster+"}query" {
+			return e.rosterPush(ctx, raw, iq)
+		}
+	case "get":
+		switch iq.Payload {
+		case "{urn:xmpp:ping}ping":
+			return e.reply(iq, "")
+		case "{" + nsDiscoInfo + "}query":
+			return e.reply(iq, discoInfo(raw))
+		}
+	}
+	// RFC 6120 §8.2.3: a request nobody handles gets an error.
+	return e.reply(iq, "<error type='cancel'><service-unavailable xmlns='"+stanza.NSStanzas+"'/></error>")
+}
+
+// reply answers an iq get or set with a result (or the error given as
+// payload).
+func (e *Engine) reply(iq stanza.IQ, payload string) error {
+	typ := "result"
+	if strings.HasPrefix(payload, "<error") {
+		typ = "error"
+	}
+	to := ""
+	if iq.From != "" {
+		to = " to='" + escape(iq.From) + "'"
+	}
+	err := e.send([]byte("<iq xmlns='jabber:client' type='" + typ + "' id='" + escape(iq.ID) + "'" + to + ">" + payload + "</iq>"))
+	if errors.Is(err, ErrOffline) {
+		return nil // the link is gone; the server will not wait for us
+	}
+	return err
+}
+
+// call sends a transient iq and runs cb with its answer.
+func (e *Engine) call(id string, raw []byte, cb func(ctx context.Context, raw []byte) error) error {
+	e.mu.Lock()
+	e.calls[id] = cb
+	e.mu.Unlock()
+	if err := e.send(raw); err != nil {
+		e.mu.Lock()
+		delete(e.calls, id)
+		e.mu.Unlock()
+		return err
+	}
+	return nil
+}
+
+// expect registers cb for the answer to an iq sent by other means (the
+// AfterBind pipeline).
+func (e *Engine) expect(id string, cb func(ctx context.Context, raw []byte) error) {
+	e.mu.Lock()
+	e.calls[id] = cb
+	e.mu.Unlock()
+}
+
+func bare(jid string) string {
+	if i := strings.IndexByte(jid, '/'); i >= 0 {
+		jid = jid[:i]
+	}
+	return strings.ToLower(jid)
+}
+
+var escaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "'", "&apos;", "\"", "&quot;")
+
+func escape(s string) string { return escaper.Replace(s) }
