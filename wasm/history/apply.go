@@ -133,8 +133,14 @@ func (e *Engine) merge(tx store.Tx, old store.Message, it item, dir store.Direct
 	if m.ArchiveID == "" && it.archiveID != "" {
 		m.ArchiveBy, m.ArchiveID = e.cfg.Self, it.archiveID
 	}
-	if it.confirm && m.Pos >= store.Provisional {
+	if it.confirm && (m.Pos >= store.Provisional || it.pos < m.Pos) {
+		// The archive places it. A message archived twice (a resend after
+		// a failed resumption whose first copy the server had kept) is
+		// one message, at its earliest copy, on every device.
 		m.Pos, m.Time = it.pos, it.time
+		if it.archiveID != "" {
+			m.ArchiveBy, m.ArchiveID = e.cfg.Self, it.archiveID
+		}
 	}
 	if dir == store.Outbound && m.ArchiveID != "" && m.State < store.StateAcked {
 		m.State = store.StateAcked

@@ -68,6 +68,7 @@ type Engine struct {
 	queries  map[string]*query                                      // archive queries in flight, by id
 	calls    map[string]func(ctx context.Context, raw []byte) error // other IQs in flight, by id
 	mdsDirty map[string]bool                                        // read state to publish when online
+	bound    bool                                                   // AfterBind ran for the connection coming up
 
 	flushMu sync.Mutex
 }
@@ -102,6 +103,17 @@ func (e *Engine) Attach(c *client.Client) { e.cl = c }
 // (a resumption carries the answers of the one in flight), then sends what
 // the outbox holds.
 func (e *Engine) Online(ctx context.Context) {
+	e.mu.Lock()
+	bound := e.bound
+	e.bound = false
+	e.mu.Unlock()
+	if !bound {
+		// A resumption: what was asked just before the link died may
+		// never have reached the server.
+		if err := e.resend(); err != nil && !errors.Is(err, ErrOffline) {
+			e.log.Warn("asking the archive again", "err", err)
+		}
+	}
 	if err := e.startCatchUp(ctx, false); err != nil && !errors.Is(err, ErrOffline) {
 		e.log.Warn("starting the archive catch-up", "err", err)
 	}
@@ -161,6 +173,7 @@ func (e *Engine) afterBind(ctx context.Context, b client.Bound) ([][]byte, error
 	e.calls = map[string]func(context.Context, []byte) error{}
 	old := e.cu
 	e.cu = nil
+	e.bound = true
 	e.mu.Unlock()
 	if old != nil {
 		old.finish(ErrOffline)

@@ -56,10 +56,29 @@ type device struct {
 	stop   context.CancelFunc
 	done   chan error
 	online chan struct{} // closed at the first LinkOnline of this run
+	// crash, if set, is asked before each inbound stanza: true simulates a
+	// crash between receiving the stanza and committing it.
+	crash func() bool
 }
 
-func (w *world) device(t *testing.T, name, user string) *device {
+// crashy makes a device crash between receiving and committing a stanza.
+type crashy struct {
+	client.Handler
+	crash func() bool
+}
+
+func (c crashy) HandleStanza(ctx context.Context, raw []byte, h uint32) error {
+	if c.crash() {
+		return fmt.Errorf("simulated crash before the commit")
+	}
+	return c.Handler.HandleStanza(ctx, raw, h)
+}
+
+func (w *world) device(t *testing.T, name, user string, crash ...func() bool) *device {
 	d := &device{name: name, user: user, st: store.NewMemory()}
+	if len(crash) > 0 {
+		d.crash = crash[0]
+	}
 	w.start(t, d)
 	t.Cleanup(func() { d.kill() })
 	return d
@@ -81,6 +100,9 @@ func (w *world) start(t *testing.T, d *device) {
 		Dial: &xmppws.Options{HTTPHeader: http.Header{"Origin": {w.origin}}},
 	}
 	eng.Wire(&cfg)
+	if d.crash != nil {
+		cfg.Handler = crashy{cfg.Handler, d.crash}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	online := make(chan struct{})
 	var once sync.Once

@@ -49,6 +49,31 @@ func (q *query) finish(err error) {
 	q.once.Do(func() { q.err = err; close(q.done) })
 }
 
+// resend asks again for the pages in flight: a query written just before a
+// link died is not in the server's XEP-0198 count and is not re-sent by
+// the resumption. Results are buffered per query, so nothing doubles.
+func (e *Engine) resend() error {
+	e.mu.Lock()
+	var qs []*query
+	seen := map[*query]bool{}
+	for _, q := range e.queries {
+		if !seen[q] {
+			seen[q] = true
+			qs = append(qs, q)
+		}
+	}
+	e.mu.Unlock()
+	for _, q := range qs {
+		q.mu.Lock()
+		q.results = nil
+		q.mu.Unlock()
+		if err := e.send(e.request(q)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // ErrExpired is returned by FetchOlder when the archive no longer holds what
 // lies below: the gap is recorded and shown, not fetched.
 var ErrExpired = errors.New("history: the archive no longer holds older messages")
@@ -62,7 +87,11 @@ func (e *Engine) queryByID(id string) (*query, bool) {
 
 // request builds the next query for q and registers it.
 func (e *Engine) request(q *query) []byte {
-	q.id = e.nextID("mam")
+	id := e.nextID("mam")
+	e.mu.Lock()
+	delete(e.queries, q.id) // a re-sent query: answers to the old id are ignored
+	q.id = id
+	e.mu.Unlock()
 	mq := stanza.MAMQuery{ID: q.id, QueryID: q.id, Max: e.cfg.PageSize}
 	switch q.kind {
 	case forward:

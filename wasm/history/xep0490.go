@@ -31,6 +31,10 @@ func (e *Engine) mdsRequest() []byte {
 		}
 		return e.applyDisplayed(ctx, items, 0, true)
 	})
+	return mdsItems(id)
+}
+
+func mdsItems(id string) []byte {
 	return []byte("<iq xmlns='jabber:client' type='get' id='" + id + "'><pubsub xmlns='" + stanza.NSPubSub +
 		"'><items node='" + stanza.NSMDS + "'/></pubsub></iq>")
 }
@@ -232,6 +236,7 @@ func (e *Engine) publishDirty(ctx context.Context) error {
 		if err := e.call(id, stanza.MDSPublish(id, d), func(_ context.Context, raw []byte) error {
 			iq, err := stanza.ParseIQ(raw)
 			if err != nil || iq.Error == nil {
+				e.published(conv, c.ReadUpTo)
 				return nil
 			}
 			switch iq.Error.Condition {
@@ -244,17 +249,59 @@ func (e *Engine) publishDirty(ctx context.Context) error {
 					if iq, err := stanza.ParseIQ(raw); err == nil && iq.Error != nil {
 						e.log.Warn("read state: publish refused", "condition", iq.Error.Condition)
 					}
+					e.published(conv, c.ReadUpTo)
 					return nil
 				})
 			}
 			e.log.Warn("read state: publish refused", "condition", iq.Error.Condition)
+			e.published(conv, c.ReadUpTo)
 			return nil
 		}); err != nil {
 			return err
 		}
-		e.mu.Lock()
-		delete(e.mdsDirty, conv)
-		e.mu.Unlock()
 	}
 	return nil
+}
+
+// published clears conv's pending publication once the server answered
+// (until then a new connection publishes it again), unless the user read
+// further meanwhile.
+func (e *Engine) published(conv, id string) {
+	var c store.Conversation
+	_ = e.cfg.Store.Update(context.Background(), func(tx store.Tx) error {
+		var err error
+		c, _, err = tx.Conversation(conv)
+		return err
+	})
+	if c.ReadUpTo != id {
+		return
+	}
+	e.mu.Lock()
+	delete(e.mdsDirty, conv)
+	e.mu.Unlock()
+}
+
+// RefreshReadState fetches the read state of every conversation from the
+// account's node and waits until it is applied (a device that was away
+// from notifications, or a final check).
+func (e *Engine) RefreshReadState(ctx context.Context) error {
+	done := make(chan error, 1)
+	id := e.nextID("mds")
+	err := e.call(id, mdsItems(id), func(ctx context.Context, raw []byte) error {
+		items, err := parseMDSItems(raw)
+		if err == nil {
+			err = e.applyDisplayed(ctx, items, 0, true)
+		}
+		done <- err
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

