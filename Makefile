@@ -66,6 +66,7 @@ fuzz:
 bench: deps build
 	$(GOTEST) -run '^$$' -bench . -benchtime 2000x -count 1 -timeout 30m ./bridge/
 	$(GOTEST) -run '^$$' -bench BrowserIndexedDB -count 1 -timeout 10m ./store/
+	$(GOTEST) -run '^$$' -bench BenchmarkConnect -benchtime 200x -count 1 -timeout 10m ./wasm/client/
 
 # A throwaway Prosody with two demo accounts and `waxwing serve` in front.
 demo: build

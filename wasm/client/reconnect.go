@@ -139,7 +139,7 @@ func (c *Client) Send(ctx context.Context, raw []byte) error {
 		switch {
 		case err == nil:
 			return nil
-		case errors.Is(err, errEnded):
+		case errors.Is(err, ErrSessionEnded):
 			// Between two connections: queue it below.
 		case KindOf(err) == ErrConnectionLost:
 			// The link died under us; Send already queued it in the

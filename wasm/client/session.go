@@ -554,7 +554,7 @@ func (s *Session) SendTransient(raw []byte) error {
 	defer s.mu.Unlock()
 	select {
 	case <-s.done:
-		return fmt.Errorf("%w: %w", errEnded, s.err)
+		return fmt.Errorf("%w: %w", ErrSessionEnded, s.err)
 	default:
 	}
 	if s.smOn {
@@ -735,9 +735,9 @@ func (s *Session) sendLocked(raw []byte) error {
 	return s.write(raw)
 }
 
-// errEnded is returned (wrapped) by Send on a session whose Serve has
-// returned: the stanza was not queued.
-var errEnded = errors.New("the session has ended")
+// ErrSessionEnded is returned (wrapped) by Send and SendTransient on a
+// session whose Serve has returned: the stanza was not queued.
+var ErrSessionEnded = errors.New("the session has ended")
 
 // Send sends one stanza. It is queued in the persistent session state (in the
 // store's transaction, with the hook store.WithTx may have put in ctx) before
@@ -749,7 +749,7 @@ func (s *Session) Send(ctx context.Context, raw []byte) error {
 	defer s.mu.Unlock()
 	select {
 	case <-s.done:
-		return fmt.Errorf("%w: %w", errEnded, s.err)
+		return fmt.Errorf("%w: %w", ErrSessionEnded, s.err)
 	default:
 	}
 	n, out := len(s.st.SM.Unacked), s.st.SM.Outbound
@@ -804,6 +804,8 @@ func (s *Session) Serve(ctx context.Context) error {
 	s.mu.Lock()
 	s.serving = true
 	s.mu.Unlock()
+	stop := context.AfterFunc(ctx, func() { s.ws.CloseNow() }) // the read below does not watch ctx
+	defer stop()
 	err := s.serve(ctx)
 	// Whatever ended the session, the link is done: drop it without closing
 	// the stream, so the server keeps the session for resumption and never
@@ -911,7 +913,10 @@ func (s *Session) Close() error {
 	s.st.SM = SMState{}
 	err := s.save(context.Background())
 	s.mu.Unlock()
-	cerr := s.ws.Close() // sends <close/>
+	// RFC 7395 §3.6: <close/> (xmppws writes it for </stream:stream>)
+	// ends the session on the server too, so it is not kept for resumption.
+	_, _ = s.ws.Write([]byte("</stream:stream>"))
+	cerr := s.ws.Close()
 	if err != nil {
 		return err
 	}

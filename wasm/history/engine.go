@@ -66,9 +66,9 @@ type Engine struct {
 	lastProv store.Pos
 	cu       *query                                                 // the forward catch-up in flight, if any
 	queries  map[string]*query                                      // archive queries in flight, by id
-	calls    map[string]func(ctx context.Context, raw []byte) error // other IQs in flight, by id
+	calls    map[string]pending                                     // other IQs in flight, by id
 	mdsDirty map[string]bool                                        // read state to publish when online
-	bound    bool                                                   // AfterBind ran for the connection coming up
+	bound    *query                                                 // the catch-up AfterBind sent on the connection coming up, or nil
 
 	flushMu sync.Mutex
 }
@@ -80,7 +80,7 @@ func New(cfg Config) (*Engine, error) {
 	}
 	return &Engine{
 		cfg: cfg, log: cfg.Log,
-		queries: map[string]*query{}, calls: map[string]func(context.Context, []byte) error{},
+		queries: map[string]*query{}, calls: map[string]pending{},
 		mdsDirty: map[string]bool{},
 	}, nil
 }
@@ -104,15 +104,14 @@ func (e *Engine) Attach(c *client.Client) { e.cl = c }
 // the outbox holds.
 func (e *Engine) Online(ctx context.Context) {
 	e.mu.Lock()
-	bound := e.bound
-	e.bound = false
+	skip := e.bound
+	e.bound = nil
 	e.mu.Unlock()
-	if !bound {
-		// A resumption: what was asked just before the link died may
-		// never have reached the server.
-		if err := e.resend(); err != nil && !errors.Is(err, ErrOffline) {
-			e.log.Warn("asking the archive again", "err", err)
-		}
+	// What was asked just before the link died may never have reached the
+	// server (it is not re-sent by a resumption), and a new session never
+	// answers the old one's questions: ask again.
+	if err := e.resend(skip); err != nil && !errors.Is(err, ErrOffline) {
+		e.log.Warn("asking again", "err", err)
 	}
 	if err := e.startCatchUp(ctx, false); err != nil && !errors.Is(err, ErrOffline) {
 		e.log.Warn("starting the archive catch-up", "err", err)
@@ -168,12 +167,21 @@ var provEpoch = time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
 // with capabilities, the read state, and the catch-up's first query.
 func (e *Engine) afterBind(ctx context.Context, b client.Bound) ([][]byte, error) {
 	e.mu.Lock()
-	// A new session: answers to queries of the old one will never come.
-	e.queries = map[string]*query{}
-	e.calls = map[string]func(context.Context, []byte) error{}
+	// A new session: the old catch-up is replaced by the one below; other
+	// queries and calls are asked again once it is up (Online); what the
+	// last AfterBind pipelined is pipelined again now.
 	old := e.cu
 	e.cu = nil
-	e.bound = true
+	if old != nil {
+		old.mu.Lock()
+		delete(e.queries, old.id)
+		old.mu.Unlock()
+	}
+	for id, p := range e.calls {
+		if p.raw == nil {
+			delete(e.calls, id)
+		}
+	}
 	e.mu.Unlock()
 	if old != nil {
 		old.finish(ErrOffline)
@@ -186,6 +194,9 @@ func (e *Engine) afterBind(ctx context.Context, b client.Bound) ([][]byte, error
 	if err != nil {
 		return nil, err
 	}
+	e.mu.Lock()
+	e.bound = e.cu
+	e.mu.Unlock()
 	out := [][]byte{roster, stanza.InitialPresence("", "", 0, &stanza.Caps{Hash: "sha-1", Node: capsNode, Ver: capsVer()}), e.mdsRequest()}
 	if q != nil {
 		out = append(out, q)
@@ -301,11 +312,11 @@ func (e *Engine) handleIQ(ctx context.Context, raw []byte) error {
 			return e.archiveAnswer(ctx, q, raw, iq)
 		}
 		e.mu.Lock()
-		cb := e.calls[iq.ID]
+		p, ok := e.calls[iq.ID]
 		delete(e.calls, iq.ID)
 		e.mu.Unlock()
-		if cb != nil {
-			return cb(ctx, raw)
+		if ok {
+			return p.cb(ctx, raw)
 		}
 		return nil
 	case "set":
@@ -342,12 +353,20 @@ func (e *Engine) reply(iq stanza.IQ, payload string) error {
 	return err
 }
 
-// call sends a transient iq and runs cb with its answer.
+// pending is an iq in flight: raw to ask again after a reconnection (nil
+// for what AfterBind pipelines: the next AfterBind asks again itself).
+type pending struct {
+	raw []byte
+	cb  func(ctx context.Context, raw []byte) error
+}
+
+// call sends a transient iq and runs cb with its answer; if the link dies
+// first, the next connection asks again.
 func (e *Engine) call(id string, raw []byte, cb func(ctx context.Context, raw []byte) error) error {
 	e.mu.Lock()
-	e.calls[id] = cb
+	e.calls[id] = pending{raw: raw, cb: cb}
 	e.mu.Unlock()
-	if err := e.send(raw); err != nil {
+	if err := e.send(raw); err != nil && !errors.Is(err, ErrOffline) {
 		e.mu.Lock()
 		delete(e.calls, id)
 		e.mu.Unlock()
@@ -360,7 +379,7 @@ func (e *Engine) call(id string, raw []byte, cb func(ctx context.Context, raw []
 // AfterBind pipeline).
 func (e *Engine) expect(id string, cb func(ctx context.Context, raw []byte) error) {
 	e.mu.Lock()
-	e.calls[id] = cb
+	e.calls[id] = pending{cb: cb}
 	e.mu.Unlock()
 }
 

@@ -89,6 +89,8 @@ func (e *Engine) flush(ctx context.Context) error {
 		case err == nil, errors.Is(err, errNotQueued):
 		case client.KindOf(err) == client.ErrConnectionLost:
 			return ErrOffline // it is queued in the session state: the next connection sends it
+		case errors.Is(err, client.ErrSessionEnded):
+			return ErrOffline // still in the outbox: the next connection sends it
 		default:
 			return err
 		}

@@ -49,25 +49,35 @@ func (q *query) finish(err error) {
 	q.once.Do(func() { q.err = err; close(q.done) })
 }
 
-// resend asks again for the pages in flight: a query written just before a
-// link died is not in the server's XEP-0198 count and is not re-sent by
-// the resumption. Results are buffered per query, so nothing doubles.
-func (e *Engine) resend() error {
+// resend asks again for the archive pages and other iqs in flight (except
+// skip, the catch-up AfterBind has just sent): a query written just before
+// a link died is not in the server's XEP-0198 count and is not re-sent by
+// the resumption, and a new session never answers the old one's. Results
+// are buffered per query id, so nothing doubles.
+func (e *Engine) resend(skip *query) error {
 	e.mu.Lock()
 	var qs []*query
-	seen := map[*query]bool{}
+	seen := map[*query]bool{skip: true}
 	for _, q := range e.queries {
 		if !seen[q] {
 			seen[q] = true
 			qs = append(qs, q)
 		}
 	}
+	var calls [][]byte
+	for _, p := range e.calls {
+		if p.raw != nil {
+			calls = append(calls, p.raw)
+		}
+	}
 	e.mu.Unlock()
 	for _, q := range qs {
-		q.mu.Lock()
-		q.results = nil
-		q.mu.Unlock()
 		if err := e.send(e.request(q)); err != nil {
+			return err
+		}
+	}
+	for _, raw := range calls {
+		if err := e.send(raw); err != nil {
 			return err
 		}
 	}
@@ -88,11 +98,10 @@ func (e *Engine) queryByID(id string) (*query, bool) {
 // request builds the next query for q and registers it.
 func (e *Engine) request(q *query) []byte {
 	id := e.nextID("mam")
-	e.mu.Lock()
-	delete(e.queries, q.id) // a re-sent query: answers to the old id are ignored
-	q.id = id
-	e.mu.Unlock()
-	mq := stanza.MAMQuery{ID: q.id, QueryID: q.id, Max: e.cfg.PageSize}
+	mq := stanza.MAMQuery{ID: id, QueryID: id, Max: e.cfg.PageSize}
+	q.mu.Lock()
+	old := q.id
+	q.id, q.results = id, nil // a re-sent query: answers to the old id are ignored
 	switch q.kind {
 	case forward:
 		mq.After = q.after
@@ -101,8 +110,10 @@ func (e *Engine) request(q *query) []byte {
 	case older:
 		mq.Before = q.before
 	}
+	q.mu.Unlock()
 	e.mu.Lock()
-	e.queries[q.id] = q
+	delete(e.queries, old)
+	e.queries[id] = q
 	e.mu.Unlock()
 	return mq.Bytes()
 }
@@ -246,7 +257,9 @@ func (e *Engine) archiveResult(m stanza.Message) {
 		return
 	}
 	q.mu.Lock()
-	q.results = append(q.results, result{id: m.MAM.ID, msg: m.Inner})
+	if q.id == m.MAM.QueryID { // not a stale id of a re-sent query
+		q.results = append(q.results, result{id: m.MAM.ID, msg: m.Inner})
+	}
 	q.mu.Unlock()
 }
 
@@ -254,9 +267,14 @@ func (e *Engine) archiveResult(m stanza.Message) {
 // new coverage in one transaction, then asks for the next page.
 func (e *Engine) archiveAnswer(ctx context.Context, q *query, raw []byte, iq stanza.IQ) error {
 	e.mu.Lock()
-	delete(e.queries, q.id)
+	delete(e.queries, iq.ID)
 	e.mu.Unlock()
 	q.mu.Lock()
+	if q.id != iq.ID {
+		// The answer to a query asked again since: the new one counts.
+		q.mu.Unlock()
+		return nil
+	}
 	results := q.results
 	q.results = nil
 	q.mu.Unlock()
@@ -272,7 +290,9 @@ func (e *Engine) archiveAnswer(ctx context.Context, q *query, raw []byte, iq sta
 			// oldest message the archive still has; the gap below it is
 			// recorded, never silent.
 			e.log.Warn("catch-up: the archive no longer has our position; recording a gap", "after", q.after)
+			q.mu.Lock()
 			q.after, q.expired = "", true
+			q.mu.Unlock()
 			return e.next(q)
 		}
 		if se.Condition == "item-not-found" && q.kind == older {
@@ -293,7 +313,9 @@ func (e *Engine) archiveAnswer(ctx context.Context, q *query, raw []byte, iq sta
 	}
 	q.pages++
 	if q.kind == forward && !fin.Complete && len(results) > 0 {
+		q.mu.Lock()
 		q.after, q.expired = results[len(results)-1].id, false
+		q.mu.Unlock()
 		return e.next(q)
 	}
 	e.log.Debug("archive query complete", "kind", q.kind, "pages", q.pages)
@@ -320,7 +342,13 @@ func (e *Engine) endQuery(q *query, err error) {
 
 // commitPage stores one page of results, in archive order, with the
 // coverage it adds, in one transaction.
-func (e *Engine) commitPage(ctx context.Context, q *query, results []result, fin stanza.MAMFin) error {
+func (e *Engine) commitPage(ctx context.Context, qq *query, results []result, fin stanza.MAMFin) error {
+	qq.mu.Lock()
+	q := struct {
+		kind    queryKind
+		expired bool
+	}{qq.kind, qq.expired}
+	qq.mu.Unlock()
 	return e.cfg.Store.Update(ctx, func(tx store.Tx) error {
 		arch, err := tx.Archive(e.cfg.Self)
 		if err != nil {
