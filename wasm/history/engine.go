@@ -64,11 +64,11 @@ type Engine struct {
 	mu       sync.Mutex
 	seq      int
 	lastProv store.Pos
-	cu       *query                                                 // the forward catch-up in flight, if any
-	queries  map[string]*query                                      // archive queries in flight, by id
-	calls    map[string]pending                                     // other IQs in flight, by id
-	mdsDirty map[string]bool                                        // read state to publish when online
-	bound    *query                                                 // the catch-up AfterBind sent on the connection coming up, or nil
+	cu       *query             // the forward catch-up in flight, if any
+	queries  map[string]*query  // archive queries in flight, by id
+	calls    map[string]pending // other IQs in flight, by id
+	mdsDirty map[string]bool    // read state to publish when online
+	bound    *query             // the catch-up AfterBind sent on the connection coming up, or nil
 
 	flushMu sync.Mutex
 }
