@@ -64,22 +64,7 @@ func (s *Memory) LoadState(context.Context) (Session, error) {
 // (WithTx), then runs the hook in the same transaction; the hook sees the
 // changed session.
 func (s *Memory) UpdateState(ctx context.Context, f func(*Session) error) error {
-	return s.Update(ctx, func(tx Tx) error {
-		st, err := tx.Session()
-		if err != nil {
-			return err
-		}
-		if err := f(&st); err != nil {
-			return err
-		}
-		if err := tx.PutSession(st); err != nil {
-			return err
-		}
-		if hook := TxHook(ctx); hook != nil {
-			return hook(tx)
-		}
-		return nil
-	})
+	return updateState(ctx, s.Update, f)
 }
 
 // Version returns the highest version stamped on a record so far.
@@ -500,11 +485,8 @@ func (t *memTx) PutArchive(a Archive) (uint64, error) {
 	if err := t.check(); err != nil {
 		return 0, err
 	}
-	if a.JID == "" {
-		return 0, errors.New("store: archive without a JID")
-	}
-	if len(a.Below) != len(a.Ranges) {
-		return 0, fmt.Errorf("store: archive %q: %d ranges but %d gap reasons", a.JID, len(a.Ranges), len(a.Below))
+	if err := checkArchive(a); err != nil {
+		return 0, err
 	}
 	a = cloneArchive(&a)
 	a.Version = t.stamp()
