@@ -245,8 +245,11 @@ func preview(s string) string {
 	return s[:cut] + "…"
 }
 
-func newKey() string {
+// newID returns a random id (96 bits): origin-ids and store keys.
+func newID() string {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
-	return "m" + hex.EncodeToString(b[:])
+	return hex.EncodeToString(b[:])
 }
+
+func newKey() string { return "m" + newID() }

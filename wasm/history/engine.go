@@ -12,6 +12,7 @@ import (
 
 	"github.com/waxwing-im/waxwing/store"
 	"github.com/waxwing-im/waxwing/wasm/client"
+	"github.com/waxwing-im/waxwing/wasm/frame"
 	"github.com/waxwing-im/waxwing/wasm/rules"
 	"github.com/waxwing-im/waxwing/wasm/stanza"
 )
@@ -300,14 +301,14 @@ func (e *Engine) handleIQ(ctx context.Context, raw []byte) error {
 		e.log.Info("ignoring a malformed iq", "err", err)
 		return nil
 	}
-	if f := bare(iq.From); f != "" && f != e.cfg.Self && iq.Type != "get" && iq.Type != "set" {
-		// Answers to our queries come from our own account.
-		if _, ok := e.queryByID(iq.ID); ok {
-			return nil
-		}
-	}
 	switch iq.Type {
 	case "result", "error":
+		if f := bare(iq.From); f != "" && f != e.cfg.Self {
+			// Our queries go to our own account: an answer from anyone
+			// else is forged or misrouted.
+			e.log.Info("ignoring an answer from another entity", "from", iq.From)
+			return nil
+		}
 		if q, ok := e.queryByID(iq.ID); ok {
 			return e.archiveAnswer(ctx, q, raw, iq)
 		}
@@ -344,9 +345,9 @@ func (e *Engine) reply(iq stanza.IQ, payload string) error {
 	}
 	to := ""
 	if iq.From != "" {
-		to = " to='" + escape(iq.From) + "'"
+		to = " to='" + frame.Escape(iq.From) + "'"
 	}
-	err := e.send([]byte("<iq xmlns='jabber:client' type='" + typ + "' id='" + escape(iq.ID) + "'" + to + ">" + payload + "</iq>"))
+	err := e.send([]byte("<iq xmlns='jabber:client' type='" + typ + "' id='" + frame.Escape(iq.ID) + "'" + to + ">" + payload + "</iq>"))
 	if errors.Is(err, ErrOffline) {
 		return nil // the link is gone; the server will not wait for us
 	}
@@ -389,7 +390,3 @@ func bare(jid string) string {
 	}
 	return strings.ToLower(jid)
 }
-
-var escaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "'", "&apos;", "\"", "&quot;")
-
-func escape(s string) string { return escaper.Replace(s) }

@@ -4,6 +4,7 @@ package history_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -101,16 +102,7 @@ func bodies(ms []store.Message) string {
 	return join(s)
 }
 
-func join(s []string) string {
-	out := ""
-	for i, x := range s {
-		if i > 0 {
-			out += "|"
-		}
-		out += x
-	}
-	return out
-}
+func join(s []string) string { return strings.Join(s, "|") }
 
 func find(ms []store.Message, key string) (store.Message, bool) {
 	for _, m := range ms {

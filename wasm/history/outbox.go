@@ -26,7 +26,7 @@ func (e *Engine) Send(ctx context.Context, to, body string) (store.Message, erro
 	if bareTo, reason := rules.Route(to); !bareTo {
 		return store.Message{}, errors.New("history: " + reason)
 	}
-	id := newKey()[1:]
+	id := newID()
 	m := store.Message{
 		Key: "out-" + id, Conversation: to, Kind: store.Chat,
 		OriginID: id, StanzaID: id, From: e.cfg.Self, Direction: store.Outbound,

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/waxwing-im/waxwing/wasm/frame"
 	"github.com/waxwing-im/waxwing/wasm/stanza"
 )
 
@@ -63,7 +64,7 @@ func discoInfo(raw []byte) string {
 		if q.Query.Node != capsNode+"#"+capsVer() {
 			return "<error type='cancel'><item-not-found xmlns='" + stanza.NSStanzas + "'/></error>"
 		}
-		node = " node='" + escape(q.Query.Node) + "'"
+		node = " node='" + frame.Escape(q.Query.Node) + "'"
 	}
 	var b strings.Builder
 	b.WriteString("<query xmlns='" + nsDiscoInfo + "'" + node + "><identity category='" + identity[0] + "' type='" + identity[1] + "' name='" + identity[3] + "'/>")

@@ -1,0 +1,258 @@
+package history
+
+import (
+	"context"
+	"math"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/waxwing-im/waxwing/store"
+	"github.com/waxwing-im/waxwing/wasm/client"
+)
+
+func clientBound() client.Bound { return client.Bound{JID: self + "/web"} }
+
+// These tests drive the engine as the client core does (HandleStanza,
+// AfterBind) without a server, for the failure modes the sync engine must
+// survive; the integration tests run the same paths against real servers.
+
+const self = "alice@example.org"
+
+func newTestEngine(t *testing.T) (*Engine, *store.Memory) {
+	t.Helper()
+	st := store.NewMemory()
+	e, err := New(Config{Store: st, Self: self, Now: func() time.Time { return time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, st
+}
+
+func feed(t *testing.T, e *Engine, stanzas ...string) {
+	t.Helper()
+	for i, s := range stanzas {
+		if err := e.HandleStanza(context.Background(), []byte(s), uint32(i+1)); err != nil {
+			t.Fatalf("stanza %d: %v", i, err)
+		}
+	}
+}
+
+func all(t *testing.T, st *store.Memory, conv string) []store.Message {
+	t.Helper()
+	ms, err := st.Messages(context.Background(), conv, math.MaxInt64, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ms
+}
+
+func chat(from, id, origin, body string, sids ...string) string {
+	s := "<message xmlns='jabber:client' type='chat' from='" + from + "' to='" + self + "/web' id='" + id + "'><body>" + body + "</body>"
+	if origin != "" {
+		s += "<origin-id xmlns='urn:xmpp:sid:0' id='" + origin + "'/>"
+	}
+	for i := 0; i+1 < len(sids); i += 2 {
+		s += "<stanza-id xmlns='urn:xmpp:sid:0' by='" + sids[i] + "' id='" + sids[i+1] + "'/>"
+	}
+	return s + "</message>"
+}
+
+func TestMatch(t *testing.T) {
+	stored := store.Message{Key: "k1", From: "bob@x", OriginID: "o1", Body: "hi", ArchiveID: "A1"}
+	for _, tc := range []struct {
+		name      string
+		c         Candidate
+		byArchive *store.Message
+		byOrigin  []store.Message
+		want      string // key of the copy, "" for new
+		reason    string
+	}{
+		{"same archive id", Candidate{ArchiveID: "A1"}, &stored, nil, "k1", "archive id"},
+		{"same sender, origin-id and body", Candidate{From: "bob@x", OriginID: "o1", Body: "hi"}, nil, []store.Message{stored}, "k1", "same sender"},
+		{"archived twice under two ids (T24)", Candidate{ArchiveID: "A2", From: "bob@x", OriginID: "o1", Body: "hi"}, nil, []store.Message{stored}, "k1", "same sender"},
+		{"origin-id reused for another body (T22)", Candidate{From: "bob@x", OriginID: "o1", Body: "ok"}, nil, []store.Message{stored}, "", "reused"},
+		{"no origin-id: never by the id attribute (Dino #194)", Candidate{From: "bob@x", Body: "hi"}, nil, nil, "", "no origin-id"},
+		{"nothing stored", Candidate{From: "bob@x", OriginID: "o9", Body: "hi"}, nil, nil, "", "no stored"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, reason := Match(tc.c, tc.byArchive, tc.byOrigin)
+			key := ""
+			if got != nil {
+				key = got.Key
+			}
+			if key != tc.want || !strings.Contains(reason, tc.reason) {
+				t.Fatalf("Match = %q, %q; want %q, reason with %q", key, reason, tc.want, tc.reason)
+			}
+		})
+	}
+}
+
+// T23: a contact forges a stanza-id in the account's name for an id that
+// exists: the message is stored, the stored one is untouched.
+func TestForgedStanzaID(t *testing.T) {
+	e, st := newTestEngine(t)
+	feed(t, e,
+		chat("bob@x/phone", "1", "o1", "genuine", self, "A1"),
+		chat("mallory@x/pc", "2", "o2", "forged", self, "A1", self, "A1-again"),
+	)
+	bob, mal := all(t, st, "bob@x"), all(t, st, "mallory@x")
+	if len(bob) != 1 || bob[0].Body != "genuine" || bob[0].ArchiveID != "A1" {
+		t.Fatalf("bob's message: %+v", bob)
+	}
+	if len(mal) != 1 || mal[0].Body != "forged" || mal[0].ArchiveID != "" {
+		t.Fatalf("mallory's message must be stored without the forged id: %+v", mal)
+	}
+}
+
+// The same sender-chosen id from two senders is two messages; a forged
+// carbon (not from the own bare JID) is not stored.
+func TestSameIDTwoSendersAndForgedCarbon(t *testing.T) {
+	e, st := newTestEngine(t)
+	feed(t, e,
+		chat("bob@x/a", "same", "same", "from bob"),
+		chat("carol@x/a", "same", "same", "from carol"),
+		"<message xmlns='jabber:client' from='mallory@x' to='"+self+"/web'><received xmlns='urn:xmpp:carbons:2'><forwarded xmlns='urn:xmpp:forward:0'>"+
+			chat("bob@x/a", "f", "f1", "forged carbon")+"</forwarded></received></message>",
+	)
+	if b, c := all(t, st, "bob@x"), all(t, st, "carol@x"); len(b) != 1 || len(c) != 1 || b[0].Body != "from bob" || c[0].Body != "from carol" {
+		t.Fatalf("bob %+v, carol %+v", b, c)
+	}
+	if n := len(all(t, st, "bob@x")); n != 1 {
+		t.Fatalf("the forged carbon was stored: %d messages", n)
+	}
+}
+
+// An answer to our query from another entity is ignored.
+func TestForgedAnswerIgnored(t *testing.T) {
+	e, st := newTestEngine(t)
+	called := false
+	e.expect("q1", func(context.Context, []byte) error { called = true; return nil })
+	feed(t, e, "<iq xmlns='jabber:client' type='result' id='q1' from='mallory@x'/>")
+	if called {
+		t.Fatal("a forged answer reached the query's handler")
+	}
+	feed(t, e, "<iq xmlns='jabber:client' type='result' id='q1' from='"+self+"'/>")
+	if !called {
+		t.Fatal("the genuine answer did not")
+	}
+	_ = st
+}
+
+var queryID = regexp.MustCompile(`queryid='([^']+)'`)
+
+// Conversations #3408: a live message that arrives during catch-up is
+// stored at once but does not move the catch-up position past pages not
+// seen yet; the next page places it.
+func TestLiveDuringCatchUp(t *testing.T) {
+	e, st := newTestEngine(t)
+	ctx := context.Background()
+	seed := func(id, body string) string {
+		return "<message xmlns='jabber:client' to='" + self + "/web'><result xmlns='urn:xmpp:mam:2' queryid='QID' id='" + id +
+			"'><forwarded xmlns='urn:xmpp:forward:0'><delay xmlns='urn:xmpp:delay' stamp='2026-11-21T11:00:00Z'/>" +
+			chat("bob@x/a", body, body, body) + "</forwarded></result></message>"
+	}
+	// A new device's first catch-up (the newest page).
+	out, err := e.afterBind(ctx, clientBound())
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := firstQuery(t, out)
+	page := func(q string, ids ...string) []string {
+		var s []string
+		for _, id := range ids {
+			s = append(s, strings.ReplaceAll(seed(id, "m-"+id), "QID", q))
+		}
+		return s
+	}
+	fin := func(q, last string, complete bool) string {
+		c := "false"
+		if complete {
+			c = "true"
+		}
+		return "<iq xmlns='jabber:client' type='result' id='" + q + "'><fin xmlns='urn:xmpp:mam:2' complete='" + c +
+			"'><set xmlns='http://jabber.org/protocol/rsm'><last>" + last + "</last></set></fin></iq>"
+	}
+	// Page 1 (A1, A2), then a live message A4 while page 2 is unseen.
+	feed(t, e, append(page(q, "A1", "A2"), chat("bob@x/a", "m-A4", "m-A4", "m-A4", self, "A4"), fin(q, "A2", true))...)
+	arch, _ := e.archive(ctx)
+	if r, _ := arch.Latest(); r.Last != "A2" {
+		t.Fatalf("coverage ends at %q: a live message moved it", r.Last)
+	}
+	ms := all(t, st, "bob@x")
+	if len(ms) != 3 || ms[2].Body != "m-A4" || ms[2].Pos < store.Provisional {
+		t.Fatalf("live message must be stored, provisional, last: %+v", ms)
+	}
+	// The next catch-up brings A3 and places A4 after it.
+	if err := e.startCatchUp(ctx, false); err != ErrOffline {
+		t.Fatalf("offline catch-up: %v", err)
+	}
+	raw, err := e.newCatchUp(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q2 := firstQuery(t, [][]byte{raw})
+	if !strings.Contains(string(raw), "<after>A2</after>") {
+		t.Fatalf("catch-up must page after A2: %s", raw)
+	}
+	feed(t, e, append(page(q2, "A3", "A4"), fin(q2, "A4", true))...)
+	var got []string
+	for _, m := range all(t, st, "bob@x") {
+		if m.Pos >= store.Provisional {
+			t.Fatalf("%s still provisional", m.Body)
+		}
+		got = append(got, m.Body)
+	}
+	if strings.Join(got, " ") != "m-A1 m-A2 m-A3 m-A4" {
+		t.Fatalf("order %q", got)
+	}
+}
+
+// An expired archive position leaves a recorded gap, never a silent one.
+func TestExpiredPosition(t *testing.T) {
+	e, _ := newTestEngine(t)
+	ctx := context.Background()
+	err := e.cfg.Store.Update(ctx, func(tx store.Tx) error {
+		_, err := tx.PutArchive(store.Archive{JID: self, Ranges: []store.Range{{First: "old1", Last: "old9", FirstPos: firstPos, LastPos: firstPos + 8}}, Below: []store.GapReason{store.GapStart}})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := e.afterBind(ctx, clientBound())
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := firstQuery(t, out)
+	feed(t, e, "<iq xmlns='jabber:client' type='error' id='"+q+"'><error type='cancel'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>")
+	// The engine asks again from the archive's start (offline here: the
+	// query is registered); answer it.
+	e.mu.Lock()
+	var q2 string
+	for id := range e.queries {
+		q2 = id
+	}
+	e.mu.Unlock()
+	if q2 == "" || q2 == q {
+		t.Fatalf("no new query after item-not-found (%q)", q2)
+	}
+	feed(t, e,
+		"<message xmlns='jabber:client'><result xmlns='urn:xmpp:mam:2' queryid='"+q2+"' id='new1'><forwarded xmlns='urn:xmpp:forward:0'>"+chat("bob@x/a", "n", "n", "after the gap")+"</forwarded></result></message>",
+		"<iq xmlns='jabber:client' type='result' id='"+q2+"'><fin xmlns='urn:xmpp:mam:2' complete='true'/></iq>")
+	arch, _ := e.archive(ctx)
+	if len(arch.Ranges) != 2 || arch.Below[1] != store.GapExpired || arch.Ranges[1].First != "new1" {
+		t.Fatalf("want a second range above a recorded expired gap: %+v", arch)
+	}
+}
+
+func firstQuery(t *testing.T, out [][]byte) string {
+	t.Helper()
+	for _, o := range out {
+		if m := queryID.FindSubmatch(o); m != nil {
+			return string(m[1])
+		}
+	}
+	t.Fatalf("no archive query in %q", out)
+	return ""
+}
