@@ -150,3 +150,24 @@ func waitState(t *testing.T, d *device, ok func(client.State) bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestIntegrationServeEndsWithContext: Serve returns when its context ends,
+// even on a quiet link (the read it blocks in does not watch ctx).
+func TestIntegrationServeEndsWithContext(t *testing.T) {
+	t.Parallel()
+	e := setup(t, xmppd.Prosody, xmppd.Options{})
+	s, err := client.Connect(ctxT(t), e.config("alice", &device{}), client.Credentials{Password: "alice-pw"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx) }()
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		s.Drop()
+		t.Fatal("Serve did not return after its context ended")
+	}
+}
