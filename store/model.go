@@ -172,12 +172,14 @@ func (a Archive) Latest() (Range, bool) {
 	return a.Ranges[len(a.Ranges)-1], true
 }
 
-// Contact is one roster item (RFC 6121).
+// Contact is one roster item (RFC 6121), or someone asking to see our
+// presence who is not in the roster yet (Subscription "" and Incoming).
 type Contact struct {
 	JID          string // bare JID: the key
 	Name         string
-	Subscription string // none, to, from, both
+	Subscription string // none, to, from, both; "" when not in the roster
 	Ask          bool   // a subscription request of ours is pending
+	Incoming     bool   // they asked to see our presence; not yet answered
 	Groups       []string
 	Version      uint64
 }

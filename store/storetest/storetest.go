@@ -1275,7 +1275,7 @@ func testContacts(t *testing.T, s store.Store) {
 	cs := []store.Contact{
 		{JID: "c@example.org", Name: "Cé", Subscription: "both", Groups: []string{"Work", "Friends"}},
 		{JID: "a@example.org", Subscription: "to", Ask: true},
-		{JID: "b@example.org", Name: "B", Subscription: "none"},
+		{JID: "b@example.org", Name: "B", Subscription: "none", Incoming: true},
 	}
 	vs := putEach(t, s, store.Tx.PutContact, cs...)
 	contacts := func() []store.Contact {

@@ -75,20 +75,48 @@ func (e *Engine) applyRoster(ctx context.Context, r stanza.Roster, full bool) er
 		for _, it := range r.Items {
 			jid := bare(it.JID)
 			if it.Subscription == "remove" {
-				if err := tx.DeleteContact(jid); err != nil {
+				prev, ok, err := tx.Contact(jid)
+				if err != nil {
+					return err
+				}
+				if ok && prev.Incoming {
+					prev.Subscription, prev.Ask, prev.Name, prev.Groups = "", false, "", nil
+					_, err = tx.PutContact(prev)
+				} else {
+					err = tx.DeleteContact(jid)
+				}
+				if err != nil {
 					return err
 				}
 				continue
 			}
 			keep[jid] = true
+			prev, _, err := tx.Contact(jid)
+			if err != nil {
+				return err
+			}
 			c := store.Contact{JID: jid, Name: it.Name, Subscription: it.Subscription, Ask: it.Ask == "subscribe", Groups: it.Groups}
+			// A pending request survives the roster change unless it is
+			// granted by it.
+			c.Incoming = prev.Incoming && c.Subscription != "from" && c.Subscription != "both"
 			if _, err := tx.PutContact(c); err != nil {
 				return err
 			}
 		}
 		if full {
 			for _, c := range old {
-				if !keep[c.JID] {
+				switch {
+				case keep[c.JID]:
+				case c.Incoming:
+					// Not in the roster, but still asking to see our
+					// presence: kept until the user answers.
+					if c.Subscription != "" {
+						c.Subscription, c.Ask, c.Name, c.Groups = "", false, "", nil
+						if _, err := tx.PutContact(c); err != nil {
+							return err
+						}
+					}
+				default:
 					if err := tx.DeleteContact(c.JID); err != nil {
 						return err
 					}
