@@ -1,0 +1,220 @@
+//go:build !js
+
+package app
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/waxwing-im/waxwing/internal/xmppd"
+	"github.com/waxwing-im/waxwing/internal/xmppd/xmppdtest"
+	"github.com/waxwing-im/waxwing/store"
+	"github.com/waxwing-im/waxwing/wasm/client"
+	"github.com/waxwing-im/waxwing/wasm/history"
+	"github.com/waxwing-im/waxwing/wasm/ui"
+	"github.com/waxwing-im/waxwing/wasm/xmppws"
+)
+
+// peer is a native device of another account: an engine and a client.
+type peer struct {
+	st  *store.Memory
+	eng *history.Engine
+}
+
+func startPeer(t *testing.T, url, origin, jid, password string) *peer {
+	t.Helper()
+	p := &peer{st: store.NewMemory()}
+	eng, err := history.New(history.Config{Store: p.st, Self: jid})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.eng = eng
+	cfg := client.Config{URL: url, JID: jid, Dial: &xmppws.Options{HTTPHeader: http.Header{"Origin": {origin}}}}
+	eng.Wire(&cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	online := make(chan struct{}, 1)
+	cl := client.NewClient(cfg, client.Credentials{Password: password}, client.Options{
+		OnState: func(ls client.LinkState) {
+			if ls.State == client.LinkOnline {
+				go eng.Online(ctx)
+				select {
+				case online <- struct{}{}:
+				default:
+				}
+			}
+		},
+	})
+	eng.Attach(cl)
+	done := make(chan struct{})
+	go func() { defer close(done); cl.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	select {
+	case <-online:
+	case <-time.After(30 * time.Second):
+		t.Fatal("peer not online")
+	}
+	return p
+}
+
+func (p *peer) bodies(t *testing.T, conv string) map[string]store.Message {
+	t.Helper()
+	ms, err := p.st.Messages(context.Background(), conv, math.MaxInt64, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]store.Message{}
+	for _, m := range ms {
+		out[m.Body] = m
+	}
+	return out
+}
+
+func waitPeer(t *testing.T, p *peer, conv, body string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if _, ok := p.bodies(t, conv)[body]; ok {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("the peer never received %q", body)
+}
+
+// TestIntegrationApp drives the app as a person would, in two tabs of one
+// browser, against real Prosody through the real relay: login, send,
+// receive, a follower tab sending through the leader, the leader dying and
+// the follower taking over the session without a login, wrong password,
+// and logout.
+func TestIntegrationApp(t *testing.T) {
+	t.Parallel()
+	srv := xmppdtest.Start(t, xmppd.Prosody, xmppd.Options{InlineSM: true, Users: map[string]string{"alice": "alice-pw", "bob": "bob-pw"}})
+	url, origin := xmppdtest.Bridge(t, srv)
+	dial := func(c *Config) { c.Dial = &xmppws.Options{HTTPHeader: http.Header{"Origin": {origin}}} }
+	alice, bob := "alice@"+srv.Domain, "bob@"+srv.Domain
+	bp := startPeer(t, url, origin, bob, "bob-pw")
+
+	br := newBrowser()
+	t1 := br.open(t, "tab1", srv.Domain, url, dial)
+	waitView(t, t1, "the login form", 5*time.Second, func(v ui.App) bool { return v.Screen == ui.ScreenLogin })
+	t1.takeLock()
+	waitView(t, t1, "the lock", 5*time.Second, func(v ui.App) bool { return !v.Follower })
+
+	// A wrong password is said on the form, and nothing is remembered.
+	t1.app.Do(t1.ctx, Action{Name: "login", JID: "alice", Password: "wrong"})
+	v := waitView(t, t1, "the wrong-password message", 20*time.Second, func(v ui.App) bool { return v.Login.Error != "" })
+	if v.Screen != ui.ScreenLogin || br.Get(PrefAccount) != "" {
+		t.Fatalf("after a wrong password: screen %s, account %q", v.Screen, br.Get(PrefAccount))
+	}
+	t.Logf("wrong password says: %s", v.Login.Error)
+
+	t1.app.Do(t1.ctx, Action{Name: "login", JID: "alice", Password: "alice-pw"})
+	v = waitView(t, t1, "online", 20*time.Second, func(v ui.App) bool {
+		return v.Screen == ui.ScreenChats && v.Connection.State == "online"
+	})
+	if br.Get(PrefAccount) != alice {
+		t.Fatalf("account remembered as %q", br.Get(PrefAccount))
+	}
+	st, _ := br.Open(context.Background(), alice)
+	if s, _ := st.LoadState(context.Background()); s.FASTToken == "" {
+		t.Error("no FAST token kept after login")
+	}
+	t.Logf("connection bar: %+v", v.Connection)
+
+	// Send → the native peer receives it, and its state follows the ack.
+	t1.app.Do(t1.ctx, Action{Name: "open", JID: bob})
+	t1.app.Do(t1.ctx, Action{Name: "send", Body: "hello bob"})
+	waitPeer(t, bp, alice, "hello bob")
+	waitView(t, t1, "hello bob acked", 20*time.Second, func(v ui.App) bool {
+		m, ok := message(v, "hello bob")
+		return ok && m.State != "queued" && m.State != "sent"
+	})
+
+	// The peer sends → it appears, in the inbox and the chat.
+	if _, err := bp.eng.Send(t1.ctx, alice, "hi alice"); err != nil {
+		t.Fatal(err)
+	}
+	waitView(t, t1, "hi alice in the chat", 20*time.Second, func(v ui.App) bool {
+		_, ok := message(v, "hi alice")
+		return ok && len(v.Inbox.Rows) == 1 && v.Inbox.Rows[0].Preview == "hi alice"
+	})
+
+	// A second tab follows: painted from the shared store, sends through
+	// the leader.
+	t2 := br.open(t, "tab2", srv.Domain, url, dial)
+	v = waitView(t, t2, "the follower's inbox", 10*time.Second, func(v ui.App) bool {
+		return v.Screen == ui.ScreenChats && v.Chat != nil && len(v.Inbox.Rows) == 1 && v.Connection.State == "online" && v.Follower
+	})
+	if _, ok := message(v, "hi alice"); !ok {
+		t.Fatalf("follower chat: %s", chatSummary(v.Chat))
+	}
+	t2.app.Do(t2.ctx, Action{Name: "send", Body: "from tab 2"})
+	waitPeer(t, bp, alice, "from tab 2")
+	waitView(t, t2, "from tab 2 acked, seen by the follower", 20*time.Second, func(v ui.App) bool {
+		m, ok := message(v, "from tab 2")
+		return ok && m.State != "queued" && m.State != "sent"
+	})
+
+	// The leader dies; the follower takes the lock and resumes the
+	// session: no login, and a message sent meanwhile arrives.
+	t1.crash()
+	if _, err := bp.eng.Send(t2.ctx, alice, "while nobody leads"); err != nil {
+		t.Fatal(err)
+	}
+	t2.takeLock()
+	v = waitView(t, t2, "the follower leading and online", 20*time.Second, func(v ui.App) bool {
+		_, ok := message(v, "while nobody leads")
+		return !v.Follower && v.Connection.State == "online" && ok
+	})
+	if v.Screen != ui.ScreenChats {
+		t.Fatalf("takeover showed %s", v.Screen)
+	}
+	t.Logf("takeover: %+v", v.Connection)
+	if p := v.Connection.Path; p != string(client.PathResumed) && p != string(client.PathToken) {
+		t.Errorf("takeover path %q; want resumed (or token)", p)
+	}
+	t2.app.Do(t2.ctx, Action{Name: "send", Body: "after takeover"})
+	waitPeer(t, bp, alice, "after takeover")
+	for body, m := range bp.bodies(t, alice) {
+		_ = m
+		if n := countBodies(t, bp, alice, body); n != 1 {
+			t.Errorf("the peer holds %q %d times", body, n)
+		}
+	}
+
+	// Logout with wipe: token and session forgotten, history deleted.
+	t2.app.Do(t2.ctx, Action{Name: "logout", Wipe: true})
+	v = waitView(t, t2, "logged out", 10*time.Second, func(v ui.App) bool { return v.Screen == ui.ScreenLogin })
+	if br.Get(PrefAccount) != "" || br.Get(PrefOpen) != "" {
+		t.Errorf("prefs after logout: %v", br.prefs)
+	}
+	br.mu.Lock()
+	_, kept := br.dbs[alice]
+	br.mu.Unlock()
+	if kept {
+		t.Error("the history was not deleted")
+	}
+	if v.Notice == "" {
+		t.Error("no notice after logout")
+	}
+}
+
+func countBodies(t *testing.T, p *peer, conv, body string) int {
+	ms, err := p.st.Messages(context.Background(), conv, math.MaxInt64, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, m := range ms {
+		if m.Body == body {
+			n++
+		}
+	}
+	return n
+}
+
+var _ = fmt.Sprint
