@@ -32,6 +32,33 @@ import "time"
 // #inbox, #chat-header, #messages, #composer-area, #contacts, #login,
 // #notice. Every message element has id "m-" + its Key (escaped by the
 // components), so a state change replaces one element.
+//
+// More hooks (additions; app.templ renders them):
+//
+//	.app[data-screen]                   AppView's root, the Screen; it renders only
+//	                                    the regions of that screen, so a
+//	                                    screen change re-renders AppView
+//	#message-list                       the ol of ChatItemView items inside
+//	                                    #messages: append new messages here
+//	[data-testid=chat]                  is #messages itself, present only while
+//	                                    a conversation is open
+//	[data-testid=older]                 the "load older" button
+//	[data-testid=day]                   a day separator
+//	[data-testid=unread]                a conversation's unread badge
+//	[data-testid=send]                  the composer's submit button
+//	[data-testid=logout]                the logout form (checkbox wipe)
+//	[data-testid=nav-chats|nav-contacts] the screen buttons
+//	[data-testid=add-contact]           the add-contact form (jid, name)
+//	[data-testid=request]               one incoming request: data-jid
+//	[data-testid=contact]               one roster entry: data-jid,
+//	                                    data-subscription, data-pending
+//	[data-testid=back]                  back to the inbox (phone width)
+//	[data-testid=notice]                the notice line
+//
+// Actions: a form carries data-action on the <form> (login, send,
+// add-contact, logout; handle its submit event); every other control is a
+// <button type="button"> with data-action (open, older, nav, back, accept,
+// deny, remove; handle its click) and data-jid or data-screen.
 
 // Screen is the top-level view.
 type Screen string
@@ -81,6 +108,10 @@ type Login struct {
 type Inbox struct {
 	Rows   []ConversationRow
 	Active string // JID of the open conversation, "" for none
+	// Today is the local midnight of the current day, set by whoever builds
+	// the view (components never read the clock): rows of today show the
+	// time, older rows the date. Zero: every row shows date and time.
+	Today time.Time
 }
 
 // ConversationRow is one conversation in the inbox.
@@ -134,6 +165,9 @@ type Message struct {
 	Edited    bool
 	Retracted bool
 	Reactions []Reaction
+	// Unstyled: the sender asked for the body not to be styled (XEP-0393's
+	// <unstyled xmlns='urn:xmpp:styling:0'/> hint); links are still made.
+	Unstyled bool
 }
 
 // Reaction is one emoji with the number of people who reacted with it.
