@@ -49,7 +49,7 @@ test-go: wasm
 # Portable packages also run as GOOS=js GOARCH=wasm under Node.
 test-wasm:
 	GOOS=js GOARCH=wasm $(GOTEST) -count=1 -exec="$$($(GO) env GOROOT)/lib/wasm/go_js_wasm_exec" ./wasm/frame/ ./wasm/probe/ ./wasm/ui/ ./wasm/client/ \
-		./wasm/stanza/ ./wasm/rules/ ./store/ ./wasm/history/
+		./wasm/stanza/ ./wasm/rules/ ./store/ ./wasm/history/ ./wasm/app/
 
 # Longer fuzzing of every parser of outside input (make fuzz FUZZTIME=10m).
 FUZZTIME ?= 60s

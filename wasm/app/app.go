@@ -131,6 +131,7 @@ type App struct {
 	limit    int    // how many messages of the open chat are shown
 	visible  bool   // the page is visible and focused
 	older    bool   // a fetch of older history is running
+	dirty    bool   // this tab committed something the other tabs have not been told
 }
 
 type loginReq struct{ jid, password string }
@@ -194,7 +195,7 @@ func (a *App) openAccount(ctx context.Context, jid string) error {
 	if err != nil {
 		return err
 	}
-	st := &notifyStore{Store: inner, changed: a.changed}
+	st := &notifyStore{Store: inner, changed: a.committed}
 	eng, err := history.New(history.Config{Store: st, Self: jid, Log: a.log.With("part", "history")})
 	if err != nil {
 		inner.Close()
@@ -234,6 +235,15 @@ func (a *App) changed() {
 	}
 }
 
+// committed is called after every committed store transaction of this
+// tab: the other tabs are told once the view is refreshed.
+func (a *App) committed() {
+	a.mu.Lock()
+	a.dirty = true
+	a.mu.Unlock()
+	a.changed()
+}
+
 // refresher refreshes the view whenever a change is signalled, coalescing
 // bursts: a refresh reads everything that changed since the last one.
 func (a *App) refresher(ctx context.Context) {
@@ -243,7 +253,12 @@ func (a *App) refresher(ctx context.Context) {
 			return
 		case <-a.kick:
 		}
-		if a.refresh(ctx) && a.cfg.Bus != nil && a.isLeader() {
+		a.mu.Lock()
+		tell := a.dirty
+		a.dirty = false
+		a.mu.Unlock()
+		a.refresh(ctx)
+		if tell && a.cfg.Bus != nil {
 			a.cfg.Bus.Post(Msg{T: msgChanged})
 		}
 	}

@@ -115,14 +115,16 @@ func (a *App) read(ctx context.Context, st store.Store, jid, open string, limit 
 	for _, c := range convs {
 		f.convs[c.Peer] = c
 	}
-	if changed || f.contacts == nil {
-		if f.roster, err = st.Contacts(ctx); err != nil {
-			return false, false, err
-		}
-		f.contacts = make(map[string]store.Contact, len(f.roster))
-		for _, c := range f.roster {
-			f.contacts[c.JID] = c
-		}
+	// The roster is small, and a deleted contact leaves no version behind:
+	// it is read whole each time.
+	if f.roster, err = st.Contacts(ctx); err != nil {
+		return false, false, err
+	}
+	f.contacts = make(map[string]store.Contact, len(f.roster))
+	for _, c := range f.roster {
+		f.contacts[c.JID] = c
+	}
+	if changed || f.arch.JID == "" {
 		if f.arch, err = readArchive(ctx, st, jid); err != nil {
 			return false, false, err
 		}

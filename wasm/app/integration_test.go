@@ -35,6 +35,13 @@ func startPeer(t *testing.T, url, origin, jid, password string) *peer {
 	p.eng = eng
 	cfg := client.Config{URL: url, JID: jid, Dial: &xmppws.Options{HTTPHeader: http.Header{"Origin": {origin}}}}
 	eng.Wire(&cfg)
+	cfg.Handler = client.HandlerFunc(func(ctx context.Context, raw []byte, h uint32) error {
+		if _, local := client.ElementName(raw); local == "presence" {
+			_, _, err := eng.HandlePresence(ctx, raw, h)
+			return err
+		}
+		return eng.HandleStanza(ctx, raw, h)
+	})
 	ctx, cancel := context.WithCancel(context.Background())
 	online := make(chan struct{}, 1)
 	cl := client.NewClient(cfg, client.Credentials{Password: password}, client.Options{
@@ -218,3 +225,132 @@ func countBodies(t *testing.T, p *peer, conv, body string) int {
 }
 
 var _ = fmt.Sprint
+
+// TestIntegrationContactsAndOffline: contacts are added, accepted, denied and
+// removed through the app; messages composed while the device is offline are
+// queued and each delivered exactly once when it is back.
+func TestIntegrationContactsAndOffline(t *testing.T) {
+	t.Parallel()
+	users := map[string]string{"alice": "alice-pw", "bob": "bob-pw", "carol": "carol-pw", "dave": "dave-pw"}
+	srv := xmppdtest.Start(t, xmppd.Prosody, xmppd.Options{Users: users})
+	url, origin := xmppdtest.Bridge(t, srv)
+	dial := func(c *Config) { c.Dial = &xmppws.Options{HTTPHeader: http.Header{"Origin": {origin}}} }
+	jid := func(u string) string { return u + "@" + srv.Domain }
+	bp := startPeer(t, url, origin, jid("bob"), "bob-pw")
+	cp := startPeer(t, url, origin, jid("carol"), "carol-pw")
+	dp := startPeer(t, url, origin, jid("dave"), "dave-pw")
+
+	br := newBrowser()
+	tb := br.open(t, "tab", srv.Domain, url, dial)
+	tb.takeLock()
+	waitView(t, tb, "the lock", 5*time.Second, func(v ui.App) bool { return !v.Follower })
+	tb.app.Do(tb.ctx, Action{Name: "login", JID: "alice", Password: "alice-pw"})
+	waitView(t, tb, "online", 20*time.Second, func(v ui.App) bool { return v.Connection.State == "online" })
+
+	contact := func(v ui.App, j string) (ui.Contact, bool) {
+		for _, c := range v.Contacts.Contacts {
+			if c.JID == j {
+				return c, true
+			}
+		}
+		return ui.Contact{}, false
+	}
+	requested := func(v ui.App, j string) bool {
+		for _, r := range v.Contacts.Requests {
+			if r == j {
+				return true
+			}
+		}
+		return false
+	}
+	peerAsked := func(p *peer, from string) bool {
+		c, ok, err := p.eng.ContactOf(context.Background(), from)
+		return err == nil && ok && c.Incoming
+	}
+
+	// Add carol: roster item + subscription request; carol accepts and
+	// asks back; alice accepts: both ways.
+	tb.app.Do(tb.ctx, Action{Name: "add-contact", JID: "carol", Contact: "Carol C"})
+	waitView(t, tb, "carol in the roster, pending", 20*time.Second, func(v ui.App) bool {
+		c, ok := contact(v, jid("carol"))
+		return ok && c.Pending && c.Name == "Carol C"
+	})
+	waitFor(t, "carol sees the request", func() bool { return peerAsked(cp, jid("alice")) })
+	if err := cp.eng.Accept(tb.ctx, jid("alice")); err != nil {
+		t.Fatal(err)
+	}
+	waitView(t, tb, "carol's request back", 20*time.Second, func(v ui.App) bool { return requested(v, jid("carol")) })
+	tb.app.Do(tb.ctx, Action{Name: "accept", JID: jid("carol")})
+	waitView(t, tb, "carol both ways", 20*time.Second, func(v ui.App) bool {
+		c, ok := contact(v, jid("carol"))
+		return ok && c.Subscription == "both" && !requested(v, jid("carol"))
+	})
+
+	// Dave asks; alice denies: the request goes, dave is not a contact.
+	if err := dp.eng.AddContact(tb.ctx, jid("alice"), ""); err != nil {
+		t.Fatal(err)
+	}
+	waitView(t, tb, "dave's request", 20*time.Second, func(v ui.App) bool { return requested(v, jid("dave")) })
+	tb.app.Do(tb.ctx, Action{Name: "deny", JID: jid("dave")})
+	v := waitView(t, tb, "dave's request gone", 20*time.Second, func(v ui.App) bool { return !requested(v, jid("dave")) })
+	if c, ok := contact(v, jid("dave")); ok && (c.Subscription == "from" || c.Subscription == "both") {
+		t.Errorf("dave after deny: %+v; want no presence granted", c)
+	}
+
+	// Remove carol.
+	tb.app.Do(tb.ctx, Action{Name: "remove", JID: jid("carol")})
+	waitView(t, tb, "carol removed", 20*time.Second, func(v ui.App) bool {
+		_, ok := contact(v, jid("carol"))
+		return !ok
+	})
+
+	// Offline: three messages are queued, shown, and sent once each when
+	// the network returns.
+	tb.app.Do(tb.ctx, Action{Name: "open", JID: jid("bob")})
+	tb.app.SetNetwork(false)
+	waitView(t, tb, "offline", 20*time.Second, func(v ui.App) bool { return v.Connection.State == "offline" })
+	for i := range 3 {
+		tb.app.Do(tb.ctx, Action{Name: "send", Body: fmt.Sprintf("offline %d", i)})
+	}
+	waitView(t, tb, "three queued", 10*time.Second, func(v ui.App) bool {
+		n := 0
+		for i := range 3 {
+			if m, ok := message(v, fmt.Sprintf("offline %d", i)); ok && m.State == "queued" {
+				n++
+			}
+		}
+		return n == 3
+	})
+	tb.app.SetNetwork(true)
+	for i := range 3 {
+		waitPeer(t, bp, jid("alice"), fmt.Sprintf("offline %d", i))
+	}
+	waitView(t, tb, "three acked", 20*time.Second, func(v ui.App) bool {
+		for i := range 3 {
+			if m, ok := message(v, fmt.Sprintf("offline %d", i)); !ok || m.State == "queued" || m.State == "sent" {
+				return false
+			}
+		}
+		return true
+	})
+	// Exactly once, also in the archive the peer syncs from.
+	if err := bp.eng.Sync(tb.ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if n := countBodies(t, bp, jid("alice"), fmt.Sprintf("offline %d", i)); n != 1 {
+			t.Errorf("offline %d received %d times", i, n)
+		}
+	}
+}
+
+func waitFor(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -197,3 +197,8 @@ func (e *Engine) PublishReadState(ctx context.Context, convs ...string) error {
 }
 
 var _ client.Handler = (*Engine)(nil)
+
+// ContactOf returns the stored contact (or pending request) for jid.
+func (e *Engine) ContactOf(ctx context.Context, jid string) (store.Contact, bool, error) {
+	return e.contact(ctx, bare(jid))
+}
