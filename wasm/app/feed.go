@@ -86,7 +86,9 @@ func (a *App) refresh(ctx context.Context) bool {
 		return changed
 	}
 	a.feed = f
-	a.view.Inbox = ui.Inbox{Rows: inboxRows(f.convs, f.contacts, pres), Active: open}
+	now := a.cfg.Now().Local()
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, now.Location())
+	a.view.Inbox = ui.Inbox{Rows: inboxRows(f.convs, f.contacts, pres), Active: open, Today: today}
 	a.view.Contacts = contactsView(f.roster, pres)
 	if open == "" {
 		a.view.Chat = nil
