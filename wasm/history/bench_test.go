@@ -1,0 +1,423 @@
+//go:build !js
+
+package history_test
+
+// The catch-up benchmark of issue 4 (XEP-0313): a fresh device brings a
+// 10,000-message archive into its store, against real Prosody through the
+// real `waxwing serve`, on the memory store natively and on IndexedDB in
+// Chromium, with the raw fetch of the same archive (no store) as anchor.
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/waxwing-im/waxwing/bridge"
+	"github.com/waxwing-im/waxwing/internal/xmppd"
+	"github.com/waxwing-im/waxwing/internal/xmppd/xmppdtest"
+	"github.com/waxwing-im/waxwing/store"
+	"github.com/waxwing-im/waxwing/wasm/client"
+	"github.com/waxwing-im/waxwing/wasm/stanza"
+	"github.com/waxwing-im/waxwing/wasm/xmppws"
+)
+
+// catchUpN is the size of the archive the benchmark catches up;
+// WAXWING_BENCH_CATCHUP_N changes it.
+func catchUpN() int {
+	if n, err := strconv.Atoi(os.Getenv("WAXWING_BENCH_CATCHUP_N")); err == nil && n > 0 {
+		return n
+	}
+	return 10_000
+}
+
+// catchUpRow is what one way of catching up measured, over all iterations.
+type catchUpRow struct {
+	msgs, pages int
+	secs        float64 // the catch-up, from starting the client
+	storeSecs   float64 // of which in store transactions (0: no store)
+	txs         int     // store transactions
+	wire        int64
+}
+
+func (r catchUpRow) rate() float64   { return float64(r.msgs) / r.secs }
+func (r catchUpRow) perMsg() float64 { return float64(r.wire) / float64(r.msgs) }
+
+// storeRate is the rate the store alone would allow: messages per second
+// of time spent in its transactions.
+func (r catchUpRow) storeRate() float64 {
+	if r.storeSecs == 0 {
+		return 0
+	}
+	return float64(r.msgs) / r.storeSecs
+}
+
+func (r catchUpRow) report(b *testing.B, iterations int) {
+	b.ReportMetric(r.rate(), "msgs/s")
+	b.ReportMetric(r.perMsg(), "wire-B/msg")
+	b.ReportMetric(float64(r.pages)/float64(iterations), "pages")
+	if r.storeSecs > 0 {
+		b.ReportMetric(r.storeRate(), "store-msgs/s")
+		b.ReportMetric(float64(r.txs)/float64(iterations), "txs")
+	}
+}
+
+// BenchmarkCatchUp measures the catch-up of a whole archive by a fresh
+// device: messages per second into the store, and bytes on the wire per
+// message (the WebSocket between the device and `waxwing serve`, HTTP
+// upgrade and framing included, both ways, counted by a TCP proxy; the
+// connection and everything the session says besides the archive pages are
+// counted too). The archive (catchUpN messages, a third sent by the account
+// from another device, the rest received) is seeded once, then:
+//
+//   - raw-mam: the anchor; a bare session pages through the archive the
+//     engine's way and keeps nothing (rawFetch).
+//   - memory: the engine on the memory store, natively.
+//   - indexeddb-chromium: the engine on IndexedDB in headless Chromium
+//     (BenchmarkIndexedDBCatchUp in indexeddb_js_test.go), through its own
+//     bridge and proxy.
+//
+// After the rows it prints a table with the ratios of this run.
+//
+//	go test ./wasm/history -run '^$' -bench BenchmarkCatchUp -benchtime 3x
+func BenchmarkCatchUp(b *testing.B) {
+	n := catchUpN()
+	srv := xmppdtest.Start(b, xmppd.Prosody, xmppd.Options{
+		Users: map[string]string{"alice": "alice-pw", "bob": "bob-pw"},
+		Logf:  func(string, ...any) {},
+	})
+	url, _ := xmppdtest.Bridge(b, srv)
+	w := newWire(b, strings.TrimSuffix(strings.TrimPrefix(url, "ws://"), bridge.PathWebSocket))
+	alice := account{URL: w.url(), Dial: w.dial(), JID: "alice@" + srv.Domain, Password: "alice-pw"}
+	bob := account{URL: w.url(), Dial: w.dial(), JID: "bob@" + srv.Domain, Password: "bob-pw"}
+	start := time.Now()
+	if err := seed(b.Context(), alice, bob, n); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("seeded %d messages in %v", n, time.Since(start).Round(time.Millisecond))
+
+	rows := map[string]catchUpRow{}
+	b.Run("raw-mam", func(b *testing.B) {
+		var row catchUpRow
+		iterations := 0
+		for b.Loop() {
+			before := w.total()
+			t0 := time.Now()
+			got, pages, err := rawFetch(b.Context(), alice, history250)
+			row.secs += time.Since(t0).Seconds()
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(got) != n {
+				b.Fatalf("the archive holds %d messages, want %d", len(got), n)
+			}
+			row.msgs, row.pages, row.wire = row.msgs+n, row.pages+pages, row.wire+w.total()-before
+			iterations++
+		}
+		row.report(b, iterations)
+		rows["raw-mam"] = row
+	})
+	b.Run("memory", func(b *testing.B) {
+		var row catchUpRow
+		iterations := 0
+		for b.Loop() {
+			b.StopTimer()
+			before := w.total()
+			st := store.NewMemory()
+			ts := &timedStore{Store: st}
+			b.StartTimer()
+			t0 := time.Now()
+			r, err := startRig(alice, ts, fmt.Sprintf("bench-%d", iterations), nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(b.Context(), 5*time.Minute)
+			err = r.waitOnline(ctx)
+			pages := 0
+			if err == nil {
+				pages, err = catchUp(ctx, r.eng)
+			}
+			row.secs += time.Since(t0).Seconds()
+			b.StopTimer()
+			txs, spent := ts.total()
+			row.txs, row.storeSecs = row.txs+txs, row.storeSecs+spent.Seconds()
+			r.stop()
+			cancel()
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, got, err := stored(b.Context(), st); err != nil || got != n {
+				b.Fatalf("the store holds %d messages (%v), want %d", got, err, n)
+			}
+			row.msgs, row.pages, row.wire = row.msgs+n, row.pages+pages, row.wire+w.total()-before
+			iterations++
+			b.StartTimer()
+		}
+		row.report(b, iterations)
+		rows["memory"] = row
+	})
+	b.Run("indexeddb-chromium", func(b *testing.B) {
+		pb := newPageBridge(b, srv)
+		var row catchUpRow
+		iterations := 0
+		for b.Loop() {
+			before := pb.total()
+			fig := runBrowserCatchUp(b, pb, alice.JID, alice.Password, n)
+			row.msgs, row.pages, row.secs = row.msgs+fig.msgs, row.pages+fig.pages, row.secs+fig.secs
+			row.txs, row.storeSecs = row.txs+fig.txs, row.storeSecs+fig.storeSecs
+			row.wire += pb.total() - before
+			iterations++
+		}
+		row.report(b, iterations)
+		rows["indexeddb-chromium"] = row
+	})
+	printCatchUpTable(n, rows)
+}
+
+// history250 is the engine's default page size, asked by the raw fetch too
+// (Prosody 0.12 answers at most max_archive_query_results, 50 by default).
+const history250 = 250
+
+func printCatchUpTable(n int, rows map[string]catchUpRow) {
+	if len(rows) == 0 {
+		return
+	}
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "\nCatch-up of a %d-message archive by a fresh device; ratios to the rows of this run:\n\n", n)
+	sb.WriteString("| row | msgs/s | wire B/msg | pages | store msgs/s | store txs | msgs/s ÷ raw-mam | msgs/s ÷ memory | store msgs/s ÷ memory | wire ÷ raw-mam |\n")
+	sb.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	ratio := func(x float64, anchor string, f func(catchUpRow) float64) string {
+		a, ok := rows[anchor]
+		if !ok || f(a) == 0 || x == 0 {
+			return "–"
+		}
+		return fmt.Sprintf("%.2f", x/f(a))
+	}
+	for _, name := range []string{"raw-mam", "memory", "indexeddb-chromium"} {
+		r, ok := rows[name]
+		if !ok || r.msgs == 0 {
+			continue
+		}
+		per := float64(n) / float64(r.msgs) // per catch-up
+		storeRate, txs := "–", "–"
+		if r.storeSecs > 0 {
+			storeRate, txs = fmt.Sprintf("%.0f", r.storeRate()), fmt.Sprintf("%.0f", float64(r.txs)*per)
+		}
+		fmt.Fprintf(&sb, "| %s | %.0f | %.1f | %.0f | %s | %s | %s | %s | %s | %s |\n", name, r.rate(), r.perMsg(), float64(r.pages)*per,
+			storeRate, txs, ratio(r.rate(), "raw-mam", catchUpRow.rate), ratio(r.rate(), "memory", catchUpRow.rate),
+			ratio(r.storeRate(), "memory", catchUpRow.storeRate), ratio(r.perMsg(), "raw-mam", catchUpRow.perMsg))
+	}
+	// Straight to stdout: a parent benchmark's b.Log is not shown when it
+	// passes.
+	fmt.Print(sb.String())
+}
+
+// seed fills the archive of acct with n chat messages exchanged with peer,
+// a third of them sent by acct (as from another device of the account),
+// the rest received. Both accounts are online while it runs, so nothing
+// goes to offline storage: the archive holds the messages, once each. At
+// most 200 are in flight at a time.
+func seed(ctx context.Context, acct, peer account, n int) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	recv := make(chan struct{}, n)
+	counting := client.HandlerFunc(func(_ context.Context, raw []byte, _ uint32) error {
+		if m, err := stanza.ParseMessage(raw); err == nil && m.Body != "" && m.MAM == nil && m.Carbon == stanza.NotCarbon {
+			recv <- struct{}{}
+		}
+		return nil
+	})
+	var sessions []*client.Session
+	var served sync.WaitGroup
+	defer func() {
+		for _, s := range sessions {
+			_ = s.Close()
+		}
+		served.Wait()
+	}()
+	for _, a := range []account{acct, peer} {
+		cfg := client.Config{URL: a.URL, JID: a.JID, Software: "waxwing-seed", Device: "seed", Dial: a.Dial,
+			Store: store.NewMemory(), Handler: counting}
+		s, err := client.Connect(ctx, cfg, client.Credentials{Password: a.Password})
+		if err != nil {
+			return fmt.Errorf("seed: connecting %s: %w", a.JID, err)
+		}
+		sessions = append(sessions, s)
+		served.Add(1)
+		go func() { defer served.Done(); _ = s.Serve(ctx) }()
+	}
+	const window = 200
+	inflight := 0
+	wait := func() error {
+		select {
+		case <-recv:
+			inflight--
+			return nil
+		case <-time.After(time.Minute):
+			return fmt.Errorf("seed: %d messages sent but not received for a minute", inflight)
+		}
+	}
+	for i := range n {
+		from, to := sessions[1], acct.JID // received by the account
+		if i%3 == 0 {
+			from, to = sessions[0], peer.JID // sent by the account
+		}
+		body := fmt.Sprintf("%05d Grüße, a message of ordinary length 😀 <&> %s", i, strings.Repeat("lorem ipsum ", 3))
+		if err := from.SendTransient(stanza.ChatMessage(to, fmt.Sprintf("seed-%d", i), body)); err != nil {
+			return fmt.Errorf("seed: sending message %d: %w", i, err)
+		}
+		inflight++
+		for inflight >= window {
+			if err := wait(); err != nil {
+				return err
+			}
+		}
+	}
+	for inflight > 0 {
+		if err := wait(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// wire is a TCP proxy in front of a bridge that counts the bytes it
+// forwards both ways: what a WebSocket costs on the wire.
+type wire struct {
+	ln     net.Listener
+	target string
+	n      atomic.Int64
+	mu     sync.Mutex
+	conns  map[net.Conn]bool
+	wg     sync.WaitGroup
+}
+
+// newWire proxies to target ("host:port") until tb ends.
+func newWire(tb testing.TB, target string) *wire {
+	tb.Helper()
+	w, err := listenWire(target)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(w.close)
+	return w
+}
+
+// listenWire starts a proxy to target; close stops it.
+func listenWire(target string) (*wire, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	w := &wire{ln: ln, target: target, conns: map[net.Conn]bool{}}
+	w.wg.Add(1)
+	go w.accept()
+	return w, nil
+}
+
+func (w *wire) addr() string { return w.ln.Addr().String() }
+
+// url is the bridge's WebSocket URL through the proxy.
+func (w *wire) url() string { return "ws://" + w.addr() + bridge.PathWebSocket }
+
+// dial carries the Origin of pages served through the proxy, which a
+// bridge with the default origin policy accepts.
+func (w *wire) dial() *xmppws.Options {
+	return &xmppws.Options{HTTPHeader: http.Header{"Origin": {"http://" + w.addr()}}}
+}
+
+// total is the number of bytes forwarded so far, both ways.
+func (w *wire) total() int64 { return w.n.Load() }
+
+func (w *wire) track(c net.Conn, on bool) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.conns == nil {
+		c.Close()
+		return false
+	}
+	if on {
+		w.conns[c] = true
+	} else {
+		delete(w.conns, c)
+	}
+	return true
+}
+
+func (w *wire) accept() {
+	defer w.wg.Done()
+	for {
+		c, err := w.ln.Accept()
+		if err != nil {
+			return
+		}
+		w.wg.Add(1)
+		go func() {
+			defer w.wg.Done()
+			w.forward(c)
+		}()
+	}
+}
+
+// forward copies between c and a new connection to the target until
+// either side closes.
+func (w *wire) forward(c net.Conn) {
+	up, err := net.Dial("tcp", w.target)
+	if err != nil {
+		c.Close()
+		return
+	}
+	if !w.track(c, true) || !w.track(up, true) {
+		c.Close()
+		up.Close()
+		return
+	}
+	done := make(chan struct{}, 2)
+	pipe := func(dst, src net.Conn) {
+		_, _ = io.Copy(countingWriter{dst, &w.n}, src)
+		// Half-close: the other direction may still carry the close
+		// handshake.
+		if tc, ok := dst.(*net.TCPConn); ok {
+			_ = tc.CloseWrite()
+		}
+		done <- struct{}{}
+	}
+	go pipe(up, c)
+	go pipe(c, up)
+	<-done
+	<-done
+	for _, x := range []net.Conn{c, up} {
+		x.Close()
+		w.track(x, false)
+	}
+}
+
+func (w *wire) close() {
+	w.ln.Close()
+	w.mu.Lock()
+	for c := range w.conns {
+		c.Close()
+	}
+	w.conns = nil
+	w.mu.Unlock()
+	w.wg.Wait()
+}
+
+type countingWriter struct {
+	w io.Writer
+	n *atomic.Int64
+}
+
+func (c countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n.Add(int64(n))
+	return n, err
+}
