@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -352,5 +353,39 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestIntegrationLoginErrors: a first login says on the form why it failed,
+// for people: the relay unreachable, the XMPP server without TLS (the relay
+// fails closed), and nothing is remembered.
+func TestIntegrationLoginErrors(t *testing.T) {
+	t.Parallel()
+	srv := xmppdtest.Start(t, xmppd.Prosody, xmppd.Options{NoTLS: true, Users: map[string]string{"alice": "alice-pw"}})
+	url, origin := xmppdtest.Bridge(t, srv)
+	dial := func(c *Config) { c.Dial = &xmppws.Options{HTTPHeader: http.Header{"Origin": {origin}}} }
+	for _, tc := range []struct {
+		name, url, want string
+	}{
+		{"relay unreachable", "ws://127.0.0.1:1/xmpp-websocket", "reach"},
+		{"server without TLS", url, "certificate"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			br := newBrowser()
+			tb := br.open(t, "tab", srv.Domain, tc.url, dial)
+			tb.takeLock()
+			waitView(t, tb, "the lock", 5*time.Second, func(v ui.App) bool { return !v.Follower })
+			tb.app.Do(tb.ctx, Action{Name: "login", JID: "alice", Password: "alice-pw"})
+			v := waitView(t, tb, "an error on the form", 30*time.Second, func(v ui.App) bool {
+				return v.Screen == ui.ScreenLogin && v.Login.Error != "" && !v.Login.Busy
+			})
+			t.Logf("%s: %q", tc.name, v.Login.Error)
+			if !strings.Contains(strings.ToLower(v.Login.Error), tc.want) {
+				t.Errorf("error %q does not mention %q", v.Login.Error, tc.want)
+			}
+			if br.Get(PrefAccount) != "" {
+				t.Error("a failed first login was remembered")
+			}
+		})
 	}
 }

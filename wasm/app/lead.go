@@ -127,7 +127,7 @@ func (a *App) runSession(ctx context.Context, jid, password string) error {
 				}
 				s.online = true
 				go eng.Online(ctx)
-			} else if !s.online && fresh && ls.Err != nil && ls.State == client.LinkOffline {
+			} else if !s.online && fresh && ls.Err != nil {
 				// A first login that cannot reach the server is
 				// reported on the form rather than retried forever.
 				failed = ls.Err
