@@ -1,0 +1,615 @@
+//go:build !js
+
+package e2e
+
+// BenchmarkWebApp: issue 5's benchmark. Waxwing's web app and Converse.js
+// (the anchor) in the same run, in the same headless Chromium, against the
+// same Prosody, each through the same `waxwing serve`, in the same scenario:
+//
+//   - an account whose archive holds 1,000 messages with one contact (real
+//     sends between two native sessions, so Prosody archived them);
+//   - cold: a fresh browser profile opens the app; the in-page harness
+//     (testdata/harness.js) types the login as soon as the form shows and
+//     opens the contact's chat as soon as its row shows;
+//   - reload: the same tab is reloaded (profile, cache and storage kept);
+//   - burst: the contact, a native session, sends 200 messages as fast as it
+//     can into the open chat.
+//
+// Every time is measured in the page (animation frames after DOM changes,
+// performance.now since the navigation started), never by sleeping. Each
+// round uses new accounts for each app, so every round starts from the same
+// state, and the order of the apps alternates between rounds.
+//
+//	go test -run '^$' -bench BenchmarkWebApp -benchtime 3x -timeout 30m ./internal/e2e/
+//
+// WAXWING_BENCH_APPS=converse (or waxwing) measures one app alone.
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	_ "embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"mellium.im/xmpp/jid"
+
+	"github.com/waxwing-im/waxwing/internal/xmppd"
+	"github.com/waxwing-im/waxwing/internal/xmppd/xmppdtest"
+)
+
+//go:embed testdata/harness.js
+var harnessJS string
+
+const (
+	benchArchive = 1000 // messages in the archive before the app opens
+	benchBurst   = 200  // messages the contact sends into the open chat
+
+	coldTimeout   = 90 * time.Second  // navigation → latest message visible
+	reloadTimeout = 60 * time.Second  // reload → latest message visible
+	burstTimeout  = 180 * time.Second // first send → all shown
+)
+
+// appSpec describes a web app's DOM to the in-page harness.
+type appSpec struct {
+	Name string
+	URL  string // the page to open
+	// LoginForm is the login form; JIDInput and PasswordInput are its
+	// inputs, looked up inside it.
+	LoginForm, JIDInput, PasswordInput string
+	// Row, Chat and Message give, for the contact's bare JID, its row in
+	// the list, its open chat, and the message elements (or their text)
+	// inside that chat.
+	Row, Chat, Message func(peer string) string
+}
+
+// waxwingApp describes Waxwing's app through its DOM contract
+// (wasm/ui/views.go).
+func waxwingApp(url string) appSpec {
+	return appSpec{
+		Name:          "waxwing",
+		URL:           url,
+		LoginForm:     "[data-testid=login]",
+		JIDInput:      "input[name=jid]",
+		PasswordInput: "input[name=password]",
+		Row:           func(peer string) string { return `[data-testid=conversation][data-jid="` + peer + `"]` },
+		Chat:          func(peer string) string { return `[data-testid=chat][data-jid="` + peer + `"]` },
+		Message: func(peer string) string {
+			return `[data-testid=chat][data-jid="` + peer + `"] [data-testid=message]`
+		},
+	}
+}
+
+// harness returns the script injected into every document of the app's
+// tab: the harness with its configuration for this pair of accounts.
+func (a appSpec) harness(p *benchPair) string {
+	peer := p.peerJID.String()
+	cfg := map[string]any{
+		"login": map[string]string{
+			"form": a.LoginForm, "jid": a.JIDInput, "password": a.PasswordInput,
+			"user": p.readerJID.String(), "pass": p.pass,
+		},
+		"row":     a.Row(peer),
+		"chat":    a.Chat(peer),
+		"message": a.Message(peer),
+		"latest":  p.latest,
+	}
+	return "window.__benchConfig = " + JS(cfg) + ";\n" + harnessJS
+}
+
+// benchPair is the two accounts of one app in one round: the reader (who
+// logs in in the browser) and the contact (a native session).
+type benchPair struct {
+	tag                string // unique in the run
+	readerJID, peerJID jid.JID
+	pass               string
+	latest             string // text only the latest archived message holds
+	peer               *nativeClient
+}
+
+// sample is what one round measured of one app. Times are ms: since the
+// navigation started (cold, reload) or since the burst's first send.
+type sample struct {
+	FirstPaint, FCP, LoginForm, Latest float64
+	ReloadFirstPaint, ReloadLatest     float64
+	ReloadShowedLogin                  bool
+	BurstFirst, Burst                  float64
+	Cold, Reload                       download
+}
+
+// download is what the page fetched over HTTP.
+type download struct {
+	Requests int
+	// Wire: bytes received for the requests, headers included, as sent
+	// (CDP encodedDataLength); Decoded: the bodies after Content-Encoding
+	// was removed (CDP dataLength).
+	Wire, Decoded int64
+	// Raw, Gzip, Brotli: the same bodies fetched again uncompressed and
+	// compressed here with gzip -9 and brotli -q 11, each body on its own.
+	Raw, Gzip, Brotli int64
+	Pending           int   // requests still unfinished when counted
+	WebSocketIn       int64 // WebSocket payload bytes received (not in Wire)
+}
+
+func randomID() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// benchEnv is the shared setup: Prosody, waxwing serve, the Converse page.
+type benchEnv struct {
+	srv    *xmppd.Server
+	serve  *serve
+	apps   []appSpec
+	sizes  *bodySizes
+	listed map[string]bool // apps whose cold requests were logged
+}
+
+func newBenchEnv(b *testing.B) *benchEnv {
+	b.Helper()
+	ChromiumPath(b)
+	want := strings.Split(os.Getenv("WAXWING_BENCH_APPS"), ",")
+	if os.Getenv("WAXWING_BENCH_APPS") == "" {
+		want = []string{"waxwing", "converse"}
+	}
+	for _, w := range want {
+		if w != "waxwing" && w != "converse" {
+			b.Fatalf("WAXWING_BENCH_APPS=%q: the apps are waxwing and converse", os.Getenv("WAXWING_BENCH_APPS"))
+		}
+	}
+	e := &benchEnv{sizes: &bodySizes{m: map[string]bodySize{}}, listed: map[string]bool{}}
+	e.srv = xmppdtest.Start(b, xmppd.Prosody, xmppd.Options{Logf: func(string, ...any) {}})
+	var dist string
+	if slices.Contains(want, "converse") {
+		dist = converseDist(b)
+	}
+	converseLn := ListenLoopback(b)
+	e.serve = startServe(b, e.srv, "http://"+converseLn.Addr().String())
+	for _, w := range want {
+		switch w {
+		case "waxwing":
+			e.apps = append(e.apps, waxwingApp(e.serve.URL))
+		case "converse":
+			e.apps = append(e.apps, converseApp(serveConverse(b, converseLn, dist, e.serve.WSURL, e.srv.Domain)))
+		}
+	}
+	return e
+}
+
+// pair registers and seeds the accounts of app for one round: the reader's
+// archive holds benchArchive messages with the contact, whose native
+// session stays online for the burst.
+func (e *benchEnv) pair(b *testing.B, app string, round int) (*benchPair, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	tag := fmt.Sprintf("%s%d-%s", app[:1], round, randomID())
+	p := &benchPair{tag: tag, pass: "pw-" + randomID(), latest: "latest-" + tag}
+	users := [2]string{fmt.Sprintf("%s-r%d-reader", app, round), fmt.Sprintf("%s-r%d-contact", app, round)}
+	for _, u := range users {
+		if err := e.srv.Register(ctx, u, p.pass); err != nil {
+			return nil, err
+		}
+	}
+	reader, err := dialNative(ctx, e.srv, users[0], p.pass)
+	if err != nil {
+		return nil, err
+	}
+	defer reader.close()
+	if p.peer, err = dialNative(ctx, e.srv, users[1], p.pass); err != nil {
+		return nil, err
+	}
+	b.Cleanup(p.peer.close)
+	p.readerJID, p.peerJID = reader.addr.Bare(), p.peer.addr.Bare()
+	prefix := "seed " + tag
+	body := func(i int) string {
+		s := fmt.Sprintf("%s %04d: archived message %d of %d", prefix, i+1, i+1, benchArchive)
+		if i == benchArchive-1 {
+			s += " " + p.latest
+		}
+		return s
+	}
+	t0 := time.Now()
+	if err := seedHistory(ctx, reader, p.peer, benchArchive, body, prefix); err != nil {
+		return nil, fmt.Errorf("seeding %s: %w", users[0], err)
+	}
+	b.Logf("%s: %d messages archived with %s in %v", p.readerJID, benchArchive, p.peerJID, time.Since(t0).Round(time.Millisecond))
+	return p, nil
+}
+
+// marks is what the harness reports.
+type marks struct {
+	Marks map[string]float64 `json:"marks"`
+	Paint map[string]float64 `json:"paint"`
+}
+
+// waitMark waits until the harness has set the mark name and returns all
+// marks and paint timings of the document.
+func waitMark(p *Page, name string, d time.Duration) (marks, error) {
+	expr := fmt.Sprintf("window.__bench.when(%s, %d).then(() => ({marks: window.__bench.marks, paint: window.__bench.paint()}))",
+		JS(name), d.Milliseconds())
+	return Eval[marks](p, d+Step, expr)
+}
+
+// measure runs one round of the scenario for app with the accounts of p.
+func (e *benchEnv) measure(b *testing.B, app appSpec, p *benchPair) (sample, error) {
+	var s sample
+	if app.Name == "waxwing" && !e.serve.WasmBuilt {
+		return s, errors.New("waxwing serve has no browser program (static/dist/app.wasm was not built): run make build")
+	}
+	br := Launch(b, LaunchOptions{}) // a fresh profile: cold
+	defer br.Close()
+	pg := br.NewPage(b, app.harness(p))
+	fail := func(what string, err error) (sample, error) {
+		pg.SaveScreenshot(b, "bench-"+app.Name+"-"+what)
+		return s, fmt.Errorf("%s, %s: %w\nconsole:\n%s", app.Name, what, err, tailLines(pg.Console(), 30))
+	}
+
+	pg.Navigate(b, app.URL)
+	m, err := waitMark(pg, "latest", coldTimeout)
+	if err != nil {
+		return fail("cold navigation → latest message", err)
+	}
+	s.FirstPaint, s.FCP = m.Paint["first-paint"], m.Paint["first-contentful-paint"]
+	s.LoginForm, s.Latest = m.Marks["login"], m.Marks["latest"]
+	if s.Cold, err = e.download(pg); err != nil {
+		return s, err
+	}
+	if !e.listed[app.Name] {
+		e.listed[app.Name] = true
+		b.Logf("%s: cold navigation fetched:\n%s", app.Name, listRequests(pg.Requests()))
+	}
+
+	pg.ResetNetwork()
+	pg.Reload(b)
+	if m, err = waitMark(pg, "latest", reloadTimeout); err != nil {
+		return fail("reload → latest message", err)
+	}
+	s.ReloadFirstPaint, s.ReloadLatest = m.Paint["first-paint"], m.Marks["latest"]
+	_, s.ReloadShowedLogin = m.Marks["login"]
+	if s.Reload, err = e.download(pg); err != nil {
+		return s, err
+	}
+
+	prefix := "burst " + p.tag + " #"
+	start, err := Eval[float64](pg, Step, fmt.Sprintf("window.__bench.burst('burst', %s, %d)", JS(prefix), benchBurst))
+	if err != nil {
+		return fail("starting the burst", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), Step)
+	defer cancel()
+	for i := 1; i <= benchBurst; i++ {
+		body := fmt.Sprintf("%s%03d of %d", prefix, i, benchBurst)
+		if err := p.peer.send(ctx, p.readerJID, fmt.Sprintf("burst-%s-%d", p.tag, i), body); err != nil {
+			return s, fmt.Errorf("%s: burst message %d: %w", app.Name, i, err)
+		}
+	}
+	if m, err = waitMark(pg, "burst", burstTimeout); err != nil {
+		return fail("200-message burst", err)
+	}
+	s.BurstFirst, s.Burst = m.Marks["burst-first"]-start, m.Marks["burst"]-start
+	return s, nil
+}
+
+// download counts what the page fetched over HTTP since the network log
+// was last reset, once every request has finished (at most 10 s).
+func (e *benchEnv) download(pg *Page) (download, error) {
+	var d download
+	d.Pending = len(pg.WaitNetworkIdle(10 * time.Second))
+	d.WebSocketIn = pg.WebSocketBytesIn()
+	for _, r := range pg.Requests() {
+		if !strings.HasPrefix(r.URL, "http") || !r.Finished || r.Failed != "" {
+			continue
+		}
+		d.Requests++
+		d.Wire += r.Wire
+		d.Decoded += r.Decoded
+		if r.FromCache || r.Status == http.StatusNotModified {
+			continue // no body crossed the wire
+		}
+		sz, err := e.sizes.of(r.URL)
+		if err != nil {
+			return d, err
+		}
+		d.Raw += sz.raw
+		d.Gzip += sz.gzip
+		d.Brotli += sz.brotli
+	}
+	return d, nil
+}
+
+// listRequests renders requests one per line: status, bytes on the wire,
+// decoded bytes, encoding, URL (or the error).
+func listRequests(reqs []Request) string {
+	var sb strings.Builder
+	for _, r := range reqs {
+		status := fmt.Sprint(r.Status)
+		if r.Failed != "" {
+			status = r.Failed
+		} else if r.FromCache {
+			status += " (cache)"
+		}
+		fmt.Fprintf(&sb, "  %-8s wire %9d  decoded %9d  %-4s %s\n", status, r.Wire, r.Decoded, r.Encoding, r.URL)
+	}
+	return sb.String()
+}
+
+// bodySize is one response body's size, raw and compressed offline.
+type bodySize struct{ raw, gzip, brotli int64 }
+
+// bodySizes fetches response bodies again, uncompressed, and compresses
+// each with gzip -9 and brotli -q 11, once per URL and content.
+type bodySizes struct {
+	mu sync.Mutex
+	m  map[string]bodySize // by URL and by content hash
+}
+
+func (c *bodySizes) of(url string) (bodySize, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s, ok := c.m[url]; ok {
+		return s, nil
+	}
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return bodySize{}, err
+	}
+	req.Header.Set("Accept-Encoding", "identity")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return bodySize{}, fmt.Errorf("fetching %s again: %w", url, err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return bodySize{}, fmt.Errorf("fetching %s again: %w", url, err)
+	}
+	sum := sha256.Sum256(body)
+	key := "sha256:" + hex.EncodeToString(sum[:])
+	s, ok := c.m[key]
+	if !ok {
+		s.raw = int64(len(body))
+		if s.gzip, err = compressedSize(body, "gzip", "-9", "-n", "-c"); err != nil {
+			return s, err
+		}
+		if s.brotli, err = compressedSize(body, "brotli", "-q", "11", "-c"); err != nil {
+			return s, err
+		}
+		c.m[key] = s
+	}
+	c.m[url] = s
+	return s, nil
+}
+
+// compressedSize runs a compressor that reads stdin and writes stdout.
+func compressedSize(body []byte, name string, args ...string) (int64, error) {
+	cmd := exec.Command(name, args...)
+	cmd.Stdin = bytes.NewReader(body)
+	var out, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	if err := cmd.Run(); err != nil {
+		return 0, fmt.Errorf("%s %s: %v %s (apt-get install gzip brotli)", name, strings.Join(args, " "), err, stderr.String())
+	}
+	return int64(out.Len()), nil
+}
+
+// BenchmarkWebApp measures Waxwing's web app beside Converse.js; see the
+// top of this file. Each iteration is one round of both apps.
+func BenchmarkWebApp(b *testing.B) {
+	e := newBenchEnv(b)
+	samples := map[string][]sample{}
+	failed := map[string]error{}
+	round := 0
+	for b.Loop() {
+		round++
+		b.StopTimer()
+		order := slices.Clone(e.apps)
+		if round%2 == 0 {
+			slices.Reverse(order)
+		}
+		pairs := map[string]*benchPair{}
+		for _, app := range order {
+			if failed[app.Name] != nil {
+				continue
+			}
+			p, err := e.pair(b, app.Name, round)
+			if err != nil {
+				b.Fatal(err)
+			}
+			pairs[app.Name] = p
+		}
+		b.StartTimer()
+		for _, app := range order {
+			if failed[app.Name] != nil {
+				continue
+			}
+			s, err := e.measure(b, app, pairs[app.Name])
+			if err != nil {
+				failed[app.Name] = err
+				b.Logf("round %d: %v", round, err)
+				continue
+			}
+			samples[app.Name] = append(samples[app.Name], s)
+			fmt.Printf("round %d %-8s %s\n", round, app.Name, s)
+		}
+	}
+	rows := summarize(samples)
+	for _, r := range rows {
+		for _, app := range []string{"waxwing", "converse"} {
+			if v, ok := r.median[app]; ok {
+				b.ReportMetric(v, app+"-"+r.unit)
+			}
+		}
+		if ratio, ok := r.ratio(); ok {
+			b.ReportMetric(ratio, "ratio-"+r.unit)
+		}
+	}
+	fmt.Print(formatTable(rows, len(samples["waxwing"]), len(samples["converse"])))
+	for _, app := range e.apps {
+		if err := failed[app.Name]; err != nil {
+			b.Errorf("%s could not be measured: %v", app.Name, err)
+		}
+	}
+}
+
+func (s sample) String() string {
+	return fmt.Sprintf("FP %.0f ms, FCP %.0f ms, login form %.0f ms, cold→latest %.0f ms, reload→latest %.0f ms (login form shown: %v), "+
+		"burst first %.0f ms, all %d %.0f ms; cold download %d requests, wire %.1f KiB, raw %.1f KiB, gzip %.1f KiB, brotli %.1f KiB, WebSocket in %.1f KiB; reload wire %.1f KiB",
+		s.FirstPaint, s.FCP, s.LoginForm, s.Latest, s.ReloadLatest, s.ReloadShowedLogin, s.BurstFirst, benchBurst, s.Burst,
+		s.Cold.Requests, kib(s.Cold.Wire), kib(s.Cold.Raw), kib(s.Cold.Gzip), kib(s.Cold.Brotli), kib(s.Cold.WebSocketIn), kib(s.Reload.Wire))
+}
+
+func kib(n int64) float64 { return float64(n) / 1024 }
+
+// metric is one row of the comparison: how to read it from a sample.
+type metric struct {
+	name string // for people
+	unit string // for b.ReportMetric (the app's name is put before it)
+	get  func(sample) float64
+}
+
+var metrics = []metric{
+	{"download, wire (as served)", "download-wire-KiB", func(s sample) float64 { return kib(s.Cold.Wire) }},
+	{"download, raw (decoded)", "download-raw-KiB", func(s sample) float64 { return kib(s.Cold.Raw) }},
+	{"download, gzip -9", "download-gzip-KiB", func(s sample) float64 { return kib(s.Cold.Gzip) }},
+	{"download, brotli -q 11", "download-brotli-KiB", func(s sample) float64 { return kib(s.Cold.Brotli) }},
+	{"navigation → first paint", "first-paint-ms", func(s sample) float64 { return s.FirstPaint }},
+	{"navigation → first contentful paint", "fcp-ms", func(s sample) float64 { return s.FCP }},
+	{"navigation → login form", "login-form-ms", func(s sample) float64 { return s.LoginForm }},
+	{"cold navigation → latest message", "cold-latest-ms", func(s sample) float64 { return s.Latest }},
+	{"reload → latest message", "reload-latest-ms", func(s sample) float64 { return s.ReloadLatest }},
+	{"200-message burst → all shown", "burst-ms", func(s sample) float64 { return s.Burst }},
+}
+
+// row is one metric summarised over the rounds, per app.
+type row struct {
+	metric
+	median, min, max map[string]float64
+}
+
+// ratio is Waxwing's median over Converse's.
+func (r row) ratio() (float64, bool) {
+	w, okw := r.median["waxwing"]
+	c, okc := r.median["converse"]
+	if !okw || !okc || c == 0 {
+		return 0, false
+	}
+	return w / c, true
+}
+
+// summarize returns, for every metric, the median, min and max of each app's
+// samples.
+func summarize(samples map[string][]sample) []row {
+	var rows []row
+	for _, m := range metrics {
+		r := row{metric: m, median: map[string]float64{}, min: map[string]float64{}, max: map[string]float64{}}
+		for app, ss := range samples {
+			if len(ss) == 0 {
+				continue
+			}
+			vs := make([]float64, len(ss))
+			for i, s := range ss {
+				vs[i] = m.get(s)
+			}
+			sort.Float64s(vs)
+			r.median[app], r.min[app], r.max[app] = median(vs), vs[0], vs[len(vs)-1]
+		}
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+// median of sorted values.
+func median(sorted []float64) float64 {
+	n := len(sorted)
+	if n%2 == 1 {
+		return sorted[n/2]
+	}
+	return (sorted[n/2-1] + sorted[n/2]) / 2
+}
+
+// Issue 5's targets for the web app.
+const (
+	targetReloadRatio     = 0.4     // reload → latest visible ≤ 0.4 × Converse
+	targetFirstPaintRatio = 0.2     // first paint ≤ 0.2 × Converse
+	targetBurstRatio      = 0.1     // burst → all shown ≤ 0.1 × Converse
+	targetDownloadBytes   = 2 << 20 // compressed download ≤ 2 MiB
+)
+
+// verdict says whether a row meets its target and why; ok is false and
+// reason "" for rows without a target or without both figures.
+func verdict(r row) (ok bool, reason string) {
+	ratio, both := r.ratio()
+	check := func(limit float64, what string) (bool, string) {
+		if !both {
+			return false, ""
+		}
+		if ratio <= limit {
+			return true, fmt.Sprintf("met: %.2f× ≤ %.1f× Converse", ratio, limit)
+		}
+		return false, fmt.Sprintf("missed: %.2f× > %.1f× Converse (%s)", ratio, limit, what)
+	}
+	switch r.unit {
+	case "reload-latest-ms":
+		return check(targetReloadRatio, "reload")
+	case "first-paint-ms":
+		return check(targetFirstPaintRatio, "first paint")
+	case "burst-ms":
+		return check(targetBurstRatio, "burst")
+	case "download-wire-KiB":
+		w, ok := r.median["waxwing"]
+		if !ok {
+			return false, ""
+		}
+		limit := float64(targetDownloadBytes) / 1024
+		if w <= limit {
+			return true, fmt.Sprintf("met: %.0f KiB ≤ 2 MiB", w)
+		}
+		return false, fmt.Sprintf("missed: %.0f KiB > 2 MiB", w)
+	}
+	return false, ""
+}
+
+// formatTable renders the comparison as a Markdown table: medians (min–max
+// when there were several rounds), the ratio and the target's verdict.
+func formatTable(rows []row, nWaxwing, nConverse int) string {
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "\nWeb app vs Converse.js %s: medians over %d (Waxwing) and %d (Converse) rounds\n\n", ConverseVersion, nWaxwing, nConverse)
+	sb.WriteString("| metric | Waxwing | Converse.js | ratio | target |\n|---|---:|---:|---:|---|\n")
+	cell := func(r row, app string) string {
+		v, ok := r.median[app]
+		if !ok {
+			return "—"
+		}
+		if r.min[app] == r.max[app] {
+			return fmt.Sprintf("%.0f", v)
+		}
+		return fmt.Sprintf("%.0f (%.0f–%.0f)", v, r.min[app], r.max[app])
+	}
+	for _, r := range rows {
+		ratio := "—"
+		if v, ok := r.ratio(); ok {
+			ratio = fmt.Sprintf("%.2f", v)
+		}
+		_, reason := verdict(r)
+		fmt.Fprintf(&sb, "| %s (%s) | %s | %s | %s | %s |\n", r.name, unitSuffix(r.unit), cell(r, "waxwing"), cell(r, "converse"), ratio, reason)
+	}
+	return sb.String()
+}
+
+// unitSuffix is the unit at the end of a metric's ReportMetric unit.
+func unitSuffix(unit string) string {
+	return unit[strings.LastIndex(unit, "-")+1:]
+}
