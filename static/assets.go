@@ -25,6 +25,18 @@ const distDir = "dist"
 // not an asset.
 const placeholder = "placeholder"
 
+// workerFile is the service worker's source. It counts in the version but is
+// not a versioned asset: the bridge serves it at /sw.js (see ServiceWorker).
+const workerFile = "sw.js"
+
+// sources are the directories whose regular files are served, and the URL
+// prefix of their file names: top-level files and dist/ share the root.
+var sources = []struct{ dir, urlPrefix string }{
+	{".", ""},
+	{distDir, ""},
+	{"icons", "icons/"},
+}
+
 // cacheForever is the Cache-Control of every versioned response.
 const cacheForever = "public, max-age=31536000, immutable"
 
@@ -34,6 +46,11 @@ var contentTypes = map[string]string{
 	".wasm": "application/wasm", // required by WebAssembly.instantiateStreaming
 	".js":   "text/javascript; charset=utf-8",
 	".css":  "text/css; charset=utf-8",
+	// W3C Web Application Manifest §1.3; Chromium ignores a manifest of
+	// another type only in its console, so it is fixed here.
+	".webmanifest": "application/manifest+json",
+	".png":         "image/png",
+	".svg":         "image/svg+xml",
 }
 
 // encodings lists the precompressed twins a file may have, in order of
@@ -63,29 +80,30 @@ type assets struct {
 	fsys    fs.FS
 	version string
 	files   map[string]*asset // by URL file name
+	worker  []byte            // sw.js, nil if there is none
 }
 
-// newAssets indexes the top-level files of fsys and the files of its dist
-// directory, hashing each one. It reads every file once.
+// newAssets indexes the files of fsys's sources, hashing each one, and reads
+// sw.js.
 func newAssets(fsys fs.FS) (*assets, error) {
 	paths := make(map[string]string) // URL file name → path in fsys
-	for _, dir := range []string{".", distDir} {
-		entries, err := fs.ReadDir(fsys, dir)
+	for _, src := range sources {
+		entries, err := fs.ReadDir(fsys, src.dir)
 		if err != nil {
-			if dir == distDir && errors.Is(err, fs.ErrNotExist) {
+			if src.dir != "." && errors.Is(err, fs.ErrNotExist) {
 				continue
 			}
 			return nil, err
 		}
 		for _, e := range entries {
-			name := e.Name()
-			if !e.Type().IsRegular() || name == placeholder || strings.HasPrefix(name, ".") {
+			name := src.urlPrefix + e.Name()
+			if !e.Type().IsRegular() || e.Name() == placeholder || strings.HasPrefix(e.Name(), ".") {
 				continue
 			}
 			if prev, dup := paths[name]; dup {
-				return nil, fmt.Errorf("%s and %s would share the URL name %q", prev, path.Join(dir, name), name)
+				return nil, fmt.Errorf("%s and %s would share the URL name %q", prev, path.Join(src.dir, e.Name()), name)
 			}
-			paths[name] = path.Join(dir, name)
+			paths[name] = path.Join(src.dir, e.Name())
 		}
 	}
 
@@ -108,8 +126,16 @@ func newAssets(fsys fs.FS) (*assets, error) {
 	}
 	a.version = hex.EncodeToString(version.Sum(nil))[:12]
 
+	if _, ok := paths[workerFile]; ok {
+		b, err := fs.ReadFile(fsys, workerFile)
+		if err != nil {
+			return nil, err
+		}
+		a.worker = b
+	}
+
 	for _, name := range names {
-		if isEncodedTwin(name, paths) {
+		if name == workerFile || isEncodedTwin(name, paths) {
 			continue
 		}
 		f := &asset{contentType: contentType(name), identity: reps[name]}

@@ -1,6 +1,8 @@
-// Package static embeds the browser assets (app.css, boot.js and the build
-// output in dist/: app.wasm, its precompressed twins and wasm_exec.js) and
-// serves them under content-hashed, immutable URLs.
+// Package static embeds the browser assets (app.css, boot.js, the web app
+// manifest and its icons, and the build output in dist/: app.wasm, its
+// precompressed twins and wasm_exec.js) and serves them under content-hashed,
+// immutable URLs. It also holds the service worker, sw.js, which the bridge
+// serves at /sw.js (ServiceWorker).
 //
 // Every asset URL carries the build version, {prefix}{version}/{file}, so a
 // response may be cached forever (RFC 9111 max-age plus RFC 8246 immutable)
@@ -18,7 +20,7 @@ import (
 	"sync"
 )
 
-//go:embed app.css boot.js dist
+//go:embed app.css boot.js manifest.webmanifest sw.js icons dist
 var embedded embed.FS
 
 // embeddedAssets indexes the embedded files once, on first use.
@@ -44,7 +46,8 @@ func Version() string { return embeddedAssets().version }
 func WasmBuilt() bool { return embeddedAssets().wasmBuilt() }
 
 // Handler serves GET and HEAD requests for {prefix}{Version()}/{file}, where
-// file is app.css, boot.js, app.wasm or wasm_exec.js. prefix is the full URL
+// file is app.css, boot.js, manifest.webmanifest, icons/…, app.wasm or
+// wasm_exec.js. prefix is the full URL
 // path prefix the handler is mounted at, with its trailing slash, such as
 // "/static/"; the handler expects r.URL.Path to still carry it.
 func Handler(prefix string) http.Handler { return embeddedAssets().handler(prefix) }
