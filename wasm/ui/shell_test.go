@@ -153,7 +153,79 @@ func TestShellStylesheet(t *testing.T) {
 	if !strings.Contains(out, `<link rel="stylesheet" href="/static/abc/app.css">`) {
 		t.Errorf("page lacks the versioned stylesheet link:\n%s", out)
 	}
-	if strings.Contains(out, "manifest") {
-		t.Errorf("page links a manifest, which does not exist yet")
+}
+
+var (
+	// linkRE matches a <link> element's attributes.
+	linkRE = regexp.MustCompile(`(?is)<link\b([^>]*)>`)
+	// elementRE matches the start tag of an element with an id attribute.
+	elementRE = regexp.MustCompile(`(?is)<([a-z]+)\b([^>]*\bid="([^"]*)"[^>]*)>`)
+)
+
+// TestShellPWA checks what installs and updates the app: the versioned
+// manifest and icons, the hidden "Reload to update" banner and the empty
+// #view after #status that the app (or a saved snapshot) fills.
+func TestShellPWA(t *testing.T) {
+	t.Parallel()
+	out := render(t, ui.ShellProps{AssetBase: "/static/abc/", Version: "abc"})
+
+	links := map[string]map[string]string{}
+	for _, l := range linkRE.FindAllStringSubmatch(out, -1) {
+		a := attrs(l[1])
+		links[a["rel"]] = a
+	}
+	for rel, href := range map[string]string{
+		"manifest":         "/static/abc/manifest.webmanifest",
+		"icon":             "/static/abc/icons/icon.svg",
+		"apple-touch-icon": "/static/abc/icons/apple-touch-icon.png",
+		"stylesheet":       "/static/abc/app.css",
+	} {
+		if got := links[rel]["href"]; got != href {
+			t.Errorf("<link rel=%q> href = %q, want %q", rel, got, href)
+		}
+	}
+	if got := links["icon"]["type"]; got != "image/svg+xml" {
+		t.Errorf("icon type = %q", got)
+	}
+
+	type element struct {
+		tag   string
+		attrs map[string]string
+		at    int
+	}
+	byID := map[string]element{}
+	for _, m := range elementRE.FindAllStringSubmatchIndex(out, -1) {
+		a := attrs(out[m[4]:m[5]])
+		byID[a["id"]] = element{tag: out[m[2]:m[3]], attrs: a, at: m[0]}
+	}
+	update, ok := byID["update"]
+	if !ok {
+		t.Fatalf("page has no #update banner:\n%s", out)
+	}
+	if update.attrs["data-testid"] != "update" {
+		t.Errorf("#update data-testid = %q", update.attrs["data-testid"])
+	}
+	if !regexp.MustCompile(`(?i)<div\b[^>]*\bid="update"[^>]*\shidden[\s>=]`).MatchString(out) {
+		t.Errorf("#update is not hidden by default")
+	}
+	rest := out[update.at:]
+	banner := rest[:strings.Index(rest, "</div>")]
+	if !regexp.MustCompile(`<button type="button"[^>]*>Reload to update</button>`).MatchString(banner) {
+		t.Errorf("#update lacks a \"Reload to update\" button: %s", banner)
+	}
+
+	view, ok := byID["view"]
+	if !ok {
+		t.Fatalf("page has no #view")
+	}
+	if view.tag != "div" || view.attrs["data-testid"] != "view" {
+		t.Errorf("#view is <%s data-testid=%q>", view.tag, view.attrs["data-testid"])
+	}
+	if !strings.Contains(out, `<div id="view" data-testid="view"></div>`) {
+		t.Errorf("#view is not empty")
+	}
+	status, app := byID["status"], byID["app"]
+	if !(app.at < status.at && status.at < view.at && view.at < strings.Index(out, "</main>")) {
+		t.Errorf("#view must follow #status inside <main id=app>: app@%d status@%d view@%d", app.at, status.at, view.at)
 	}
 }
