@@ -2,12 +2,15 @@ package bridge
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/coder/websocket"
 
@@ -17,10 +20,15 @@ import (
 
 // Paths served. Every route is listed in Handler.
 const (
-	PathWebSocket = "/xmpp-websocket"
-	PathStatic    = "/static/"
-	PathHealth    = "/healthz"
+	PathWebSocket     = "/xmpp-websocket"
+	PathStatic        = "/static/"
+	PathHealth        = "/healthz"
+	PathServiceWorker = "/sw.js" // at the root, so that its scope is the whole app
 )
+
+// HeaderVersion names the build of the shell (static.Version). The service
+// worker caches only a shell of its own build, whose assets it holds.
+const HeaderVersion = "X-Waxwing-Version"
 
 // Handler returns the HTTP handler with every route of the server.
 func (s *Server) Handler() http.Handler {
@@ -28,6 +36,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /{$}", s.shell)
 	mux.HandleFunc("GET "+PathWebSocket, s.webSocket)
 	mux.Handle("GET "+PathStatic, static.Handler(PathStatic))
+	mux.Handle("GET "+PathServiceWorker, s.serviceWorker(static.ServiceWorker(PathStatic)))
 	mux.HandleFunc("GET "+PathHealth, s.health)
 	mux.HandleFunc("GET /.well-known/host-meta", s.hostMetaXML)
 	mux.HandleFunc("GET /.well-known/host-meta.json", s.hostMetaJSON)
@@ -116,7 +125,28 @@ func (s *Server) shell(w http.ResponseWriter, r *http.Request) {
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
 	h.Set("Cache-Control", "no-cache")
+	h.Set(HeaderVersion, static.Version())
 	_, _ = w.Write(buf.Bytes())
+}
+
+// serviceWorker serves the service worker script (W3C Service Workers).
+// no-cache makes every update check (each navigation, and boot.js's hourly
+// one) revalidate it, answered 304 by its ETag while the build is the same.
+// Its CSP is the shell's: the worker fetches only this origin today, and
+// will open the relay's WebSocket when the Go core runs in it.
+func (s *Server) serviceWorker(script []byte) http.Handler {
+	sum := sha256.Sum256(script)
+	etag := `"` + hex.EncodeToString(sum[:10]) + `"`
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Type", "text/javascript; charset=utf-8")
+		h.Set("Cache-Control", "no-cache")
+		h.Set("ETag", etag)
+		h.Set("Content-Security-Policy", contentSecurityPolicy(s.webSocketURL(r)))
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set(HeaderVersion, static.Version())
+		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(script))
+	})
 }
 
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
