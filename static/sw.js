@@ -68,7 +68,7 @@ self.addEventListener('fetch', function (event) {
     return;
   }
   if (url.pathname.indexOf(WAXWING.base) === 0) {
-    event.respondWith(cacheFirst(req));
+    event.respondWith(cacheFirst(event));
   } else if (req.mode === 'navigate' && url.pathname === SHELL_PATH) {
     event.respondWith(networkFirst(event));
   }
@@ -107,7 +107,8 @@ async function dropOtherCaches() {
 // cacheFirst answers a versioned asset from the cache; a miss (the cache
 // was evicted, or the file is not one of this build's) goes to the network,
 // and a listed asset is stored again.
-async function cacheFirst(req) {
+async function cacheFirst(event) {
+  var req = event.request;
   var cache = await caches.open(CACHE);
   var hit = await cache.match(req, { ignoreSearch: true, ignoreVary: true });
   if (hit) {
@@ -116,7 +117,7 @@ async function cacheFirst(req) {
   var res = await fetch(req);
   var path = new URL(req.url).pathname;
   if (res.ok && WAXWING.assets.indexOf(path) >= 0) {
-    await cache.put(path, identity(res.clone()));
+    event.waitUntil(cache.put(path, identity(res.clone())).catch(function () {}));
   }
   return res;
 }
@@ -124,24 +125,21 @@ async function cacheFirst(req) {
 // networkFirst answers a navigation to the shell from the network, or from
 // the cache when the network fails or takes longer than
 // NAVIGATION_TIMEOUT_MS. A fresh shell of this build replaces the cached one.
-async function networkFirst(event) {
-  var cache = await caches.open(CACHE);
-  var network = fetch(event.request).then(async function (res) {
-    if (res.ok && res.headers.get(VERSION_HEADER) === WAXWING.version) {
-      await cache.put(SHELL, identity(res.clone()));
+function networkFirst(event) {
+  var network = fetch(event.request);
+  event.waitUntil(network.then(function (res) {
+    if (!res.ok || res.headers.get(VERSION_HEADER) !== WAXWING.version) {
+      return undefined;
     }
-    return res;
+    var copy = identity(res.clone()); // now, before the page reads the body
+    return caches.open(CACHE).then(function (cache) {
+      return cache.put(SHELL, copy);
+    });
+  }).catch(function () {}));
+  return Promise.race([network, timeout(NAVIGATION_TIMEOUT_MS)]).catch(async function () {
+    var cached = await caches.match(SHELL, { cacheName: CACHE, ignoreVary: true });
+    return cached || network; // nothing cached: whatever the network ends with
   });
-  event.waitUntil(network.catch(function () {}));
-  try {
-    return await Promise.race([network, timeout(NAVIGATION_TIMEOUT_MS)]);
-  } catch (err) {
-    var cached = await cache.match(SHELL, { ignoreVary: true });
-    if (cached) {
-      return cached;
-    }
-    return network; // nothing cached: whatever the network ends with
-  }
 }
 
 // timeout rejects after ms.
