@@ -372,7 +372,7 @@ func TestBrowserPWA(t *testing.T) {
 			t.Fatal(err)
 		}
 		pwaWait(t, p, "the CSP refuses a foreign image", `window.__cspViolations.some(function (v) { return v.effectiveDirective === 'img-src'; })`)
-		t.Logf("offline: shell and %d-byte app.wasm from the worker, wasm booted", size)
+		t.Logf("offline: shell and %d-byte app.wasm from the worker, wasm booted; marks (ms since navigation) %v", size, st.Marks)
 	})
 
 	t.Run("reload to update", func(t *testing.T) {
