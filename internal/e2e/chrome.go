@@ -295,6 +295,17 @@ func (b *Browser) NewPage(tb testing.TB, onNewDocument ...string) *Page {
 	return p
 }
 
+// AddOnNewDocument adds a script that runs, after those given so far,
+// before any script of every document the tab loads from now on.
+func (p *Page) AddOnNewDocument(tb testing.TB, script string) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, Step)
+	defer cancel()
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: script}); err != nil {
+		tb.Fatal(err)
+	}
+}
+
 // record runs on chromedp's reader goroutine for every event of the tab,
 // so an event is recorded before the reply to any later command arrives.
 func (p *Page) record(ev any) {
@@ -384,18 +395,25 @@ func (p *Page) ResetNetwork() {
 	p.requests, p.order, p.wsIn = map[network.RequestID]*Request{}, nil, 0
 }
 
-// WaitNetworkIdle waits up to d until every recorded request has finished;
-// it returns the URLs still pending then.
-func (p *Page) WaitNetworkIdle(d time.Duration) []string {
-	deadline := time.Now().Add(d)
+// WaitNetworkIdle waits until every recorded request has finished and no
+// new one has started for quiet, or until max has passed; it returns the
+// URLs still pending then. Pages that fetch lazily (fonts, workers, data
+// files after login) are then counted whole, whatever the machine's speed.
+func (p *Page) WaitNetworkIdle(quiet, max time.Duration) []string {
+	deadline := time.Now().Add(max)
+	seen, since := -1, time.Now()
 	for {
+		reqs := p.Requests()
 		var pending []string
-		for _, r := range p.Requests() {
+		for _, r := range reqs {
 			if !r.Finished && strings.HasPrefix(r.URL, "http") {
 				pending = append(pending, r.URL)
 			}
 		}
-		if len(pending) == 0 || time.Now().After(deadline) {
+		if len(reqs) != seen || len(pending) > 0 {
+			seen, since = len(reqs), time.Now()
+		}
+		if time.Since(since) >= quiet || time.Now().After(deadline) {
 			return pending
 		}
 		time.Sleep(20 * time.Millisecond)

@@ -11,6 +11,8 @@
 //   chat:     the open chat with the peer
 //   message:  the message elements (or their text) inside that chat
 //   latest:   a text only the latest archived message contains
+//   fatal:    optional: an element that means the app failed to start; when
+//             it shows, every wait fails at once with what the page says
 //
 // At every animation frame after a DOM change (and every tenth frame in any
 // case) it checks what is shown and records the first time each thing is
@@ -37,7 +39,7 @@
   var cfg = window.__benchConfig;
   var marks = {};
   var waiters = {};
-  var st = { clicked: false, burst: null, dirty: true, frames: 0, errors: [] };
+  var st = { fatal: '', clicked: false, burst: null, dirty: true, frames: 0, errors: [] };
 
   function mark(name) {
     if (Object.prototype.hasOwnProperty.call(marks, name)) {
@@ -49,10 +51,27 @@
     } catch (e) {
       // a page may have replaced performance.mark; the value is kept anyway
     }
-    (waiters[name] || []).forEach(function (f) {
-      f(marks[name]);
+    (waiters[name] || []).forEach(function (w) {
+      w.resolve(marks[name]);
     });
     delete waiters[name];
+  }
+
+  function checkFatal() {
+    if (!cfg.fatal || st.fatal) {
+      return;
+    }
+    var el = document.querySelector(cfg.fatal);
+    if (!el) {
+      return;
+    }
+    st.fatal = 'the app failed to start (' + cfg.fatal + '): ' + JSON.stringify(debug());
+    Object.keys(waiters).forEach(function (name) {
+      waiters[name].forEach(function (w) {
+        w.reject(new Error(st.fatal));
+      });
+    });
+    waiters = {};
   }
 
   // rendered: connected, not display:none, visibility:hidden or opacity 0
@@ -185,6 +204,7 @@
   }
 
   function check() {
+    checkFatal();
     checkLogin();
     checkLatest();
     checkBurst();
@@ -239,8 +259,11 @@
       if (Object.prototype.hasOwnProperty.call(marks, name)) {
         return Promise.resolve(marks[name]);
       }
+      if (st.fatal) {
+        return Promise.reject(new Error(st.fatal));
+      }
       return new Promise(function (resolve, reject) {
-        (waiters[name] = waiters[name] || []).push(resolve);
+        (waiters[name] = waiters[name] || []).push({ resolve: resolve, reject: reject });
         setTimeout(function () {
           reject(new Error('no "' + name + '" within ' + timeoutMs + ' ms: ' + JSON.stringify(debug())));
         }, timeoutMs);
