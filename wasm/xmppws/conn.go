@@ -287,9 +287,11 @@ func (c *Conn) Close() error {
 }
 
 // CloseNow drops the connection without a close handshake, as when a
-// browser tab is killed. In the browser it sends "going away" (1001).
+// browser tab is killed. In the browser, where a page can neither skip the
+// handshake nor send "going away" (1001), it sends StatusDropped and does
+// not wait for the answer (see drop).
 func (c *Conn) CloseNow() error {
-	return c.shut(c.ws.CloseNow)
+	return c.shut(c.drop)
 }
 
 func (c *Conn) shut(f func() error) error {

@@ -11,3 +11,6 @@ func dialOptions(o *Options) *websocket.DialOptions {
 		Subprotocols: []string{Subprotocol},
 	}
 }
+
+// drop closes the TCP connection without a close handshake.
+func (c *Conn) drop() error { return c.ws.CloseNow() }
