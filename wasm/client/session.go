@@ -834,7 +834,7 @@ func (s *Session) serve(ctx context.Context) error {
 		case ns == nsSM && local == "r":
 			s.mu.Lock()
 			s.lastA = s.st.SM.Inbound
-			err := s.write(MarshalA(s.st.SM.Inbound))
+			err := s.saveAndAck(ctx)
 			s.mu.Unlock()
 			if err != nil {
 				return err
@@ -897,7 +897,7 @@ func (s *Session) serve(ctx context.Context) error {
 				// XEP-0198 §4: an unrequested <a/> keeps the server's queue
 				// short; Prosody ends a session whose queue passes 500.
 				s.lastA = h
-				err = s.write(MarshalA(h))
+				err = s.saveAndAck(ctx)
 			}
 			s.mu.Unlock()
 			if err != nil {
@@ -905,6 +905,19 @@ func (s *Session) serve(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// saveAndAck acknowledges the stanzas handled so far (XEP-0198 <a/>) once
+// their count is stored: the handler commits the count only with the
+// stanzas it stores, and a count acknowledged but not stored makes the next
+// resumption fail ("Client acknowledged less stanzas than already
+// acknowledged", Prosody), as when the page is reloaded after presences
+// or IQ results. s.mu is held.
+func (s *Session) saveAndAck(ctx context.Context) error {
+	if err := s.save(ctx); err != nil {
+		return err
+	}
+	return s.write(MarshalA(s.st.SM.Inbound))
 }
 
 // Close ends the session cleanly: the server ends it too (no resumption).
