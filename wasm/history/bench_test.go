@@ -39,6 +39,15 @@ func catchUpN() int {
 	return 10_000
 }
 
+// catchUpServer is the server the benchmark runs against: Prosody, or
+// the one WAXWING_BENCH_CATCHUP_SERVER names ("ejabberd").
+func catchUpServer() xmppd.Kind {
+	if k := xmppd.Kind(os.Getenv("WAXWING_BENCH_CATCHUP_SERVER")); k != "" {
+		return k
+	}
+	return xmppd.Prosody
+}
+
 // catchUpRow is what one way of catching up measured, over all iterations.
 type catchUpRow struct {
 	msgs, pages int
@@ -85,12 +94,14 @@ func (r catchUpRow) report(b *testing.B, iterations int) {
 //     (BenchmarkIndexedDBCatchUp in indexeddb_js_test.go), through its own
 //     bridge and proxy.
 //
-// After the rows it prints a table with the ratios of this run.
+// After the rows it prints a table with the ratios of this run. The server
+// is Prosody; WAXWING_BENCH_CATCHUP_SERVER=ejabberd runs it on ejabberd,
+// WAXWING_BENCH_CATCHUP_N sets another archive size.
 //
-//	go test ./wasm/history -run '^$' -bench BenchmarkCatchUp -benchtime 3x
+//	go test ./wasm/history -run '^$' -bench BenchmarkCatchUp -benchtime 2x
 func BenchmarkCatchUp(b *testing.B) {
 	n := catchUpN()
-	srv := xmppdtest.Start(b, xmppd.Prosody, xmppd.Options{
+	srv := xmppdtest.Start(b, catchUpServer(), xmppd.Options{
 		Users: map[string]string{"alice": "alice-pw", "bob": "bob-pw"},
 		Logf:  func(string, ...any) {},
 	})
@@ -165,15 +176,16 @@ func BenchmarkCatchUp(b *testing.B) {
 		rows["memory"] = row
 	})
 	b.Run("indexeddb-chromium", func(b *testing.B) {
-		pb := newPageBridge(b, srv)
 		var row catchUpRow
 		iterations := 0
 		for b.Loop() {
-			before := pb.total()
+			// Each run's page has an origin of its own: a bridge of its own.
+			pb := newPageBridge(b, srv)
 			fig := runBrowserCatchUp(b, pb, alice.JID, alice.Password, n)
 			row.msgs, row.pages, row.secs = row.msgs+fig.msgs, row.pages+fig.pages, row.secs+fig.secs
 			row.txs, row.storeSecs = row.txs+fig.txs, row.storeSecs+fig.storeSecs
-			row.wire += pb.total() - before
+			row.wire += pb.total()
+			pb.close()
 			iterations++
 		}
 		row.report(b, iterations)
@@ -191,7 +203,7 @@ func printCatchUpTable(n int, rows map[string]catchUpRow) {
 		return
 	}
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "\nCatch-up of a %d-message archive by a fresh device; ratios to the rows of this run:\n\n", n)
+	fmt.Fprintf(&sb, "\nCatch-up of a %d-message archive on %s by a fresh device; ratios to the rows of this run:\n\n", n, catchUpServer())
 	sb.WriteString("| row | msgs/s | wire B/msg | pages | store msgs/s | store txs | msgs/s ÷ raw-mam | msgs/s ÷ memory | store msgs/s ÷ memory | wire ÷ raw-mam |\n")
 	sb.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	ratio := func(x float64, anchor string, f func(catchUpRow) float64) string {

@@ -100,6 +100,7 @@ type pageBridge struct {
 	srv     *xmppd.Server
 	dataDir string
 	ctl     net.Listener
+	hs      *http.Server
 
 	mu     sync.Mutex
 	origin string
@@ -116,15 +117,20 @@ func newPageBridge(tb testing.TB, srv *xmppd.Server) *pageBridge {
 	pb := &pageBridge{srv: srv, dataDir: tb.TempDir(), ctl: ln}
 	hs := &http.Server{Handler: pb, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = hs.Serve(ln) }()
-	tb.Cleanup(func() {
-		hs.Close()
-		pb.mu.Lock()
-		defer pb.mu.Unlock()
-		if pb.stop != nil {
-			pb.stop()
-		}
-	})
+	pb.hs = hs
+	tb.Cleanup(pb.close)
 	return pb
+}
+
+// close stops the control endpoint and the bridge; the bytes counted stay.
+func (pb *pageBridge) close() {
+	pb.hs.Close()
+	pb.mu.Lock()
+	defer pb.mu.Unlock()
+	if pb.stop != nil {
+		pb.stop()
+		pb.stop = nil
+	}
 }
 
 // controlURL is where the page asks for its WebSocket URL.
@@ -190,4 +196,24 @@ func (pb *pageBridge) start(origin string) (string, error) {
 		<-done
 	}
 	return w.url(), nil
+}
+
+// TestParseCatchUpLine checks how the driver reads the browser's figures.
+func TestParseCatchUpLine(t *testing.T) {
+	for _, tc := range []struct {
+		out   string
+		want  browserFigures
+		fails bool
+	}{
+		{"goos: js\ncatch-up: msgs=10000 secs=4.5 pages=199 store-secs=2.25 txs=650\nPASS\n",
+			browserFigures{msgs: 10000, pages: 199, txs: 650, secs: 4.5, storeSecs: 2.25}, false},
+		{"  catch-up: msgs=300 secs=0.25 pages=5 store-secs=0.125 txs=20", browserFigures{msgs: 300, pages: 5, txs: 20, secs: 0.25, storeSecs: 0.125}, false},
+		{"PASS\n", browserFigures{}, true},
+		{"catch-up: msgs=ten secs=1 pages=1 store-secs=1 txs=1\n", browserFigures{}, true},
+	} {
+		got, err := parseCatchUpLine(tc.out)
+		if (err != nil) != tc.fails || !tc.fails && got != tc.want {
+			t.Errorf("parseCatchUpLine(%q) = %+v, %v; want %+v (failure %v)", tc.out, got, err, tc.want, tc.fails)
+		}
+	}
 }

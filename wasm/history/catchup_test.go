@@ -14,6 +14,7 @@ import (
 	"math"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/waxwing-im/waxwing/store"
@@ -276,4 +277,26 @@ func sameHistory(st, arch []archived) error {
 func bareJID(j string) string {
 	b, _, _ := strings.Cut(j, "/")
 	return b
+}
+
+// TestSameHistory checks the comparison the browser test ends with.
+func TestSameHistory(t *testing.T) {
+	arch := []archived{{"a1", "bob@x/phone", "hi"}, {"a2", "me@x/laptop", "hello"}, {"a3", "bob@x/phone", "hi"}}
+	for _, tc := range []struct {
+		name  string
+		st    []archived
+		fails bool
+	}{
+		{"the same, senders bare", []archived{{"a1", "bob@x", "hi"}, {"a2", "me@x", "hello"}, {"a3", "bob@x", "hi"}}, false},
+		{"one missing", []archived{{"a1", "bob@x", "hi"}, {"a3", "bob@x", "hi"}}, true},
+		{"one twice", []archived{{"a1", "bob@x", "hi"}, {"a1", "bob@x", "hi"}, {"a3", "bob@x", "hi"}}, true},
+		{"out of order", []archived{{"a2", "me@x", "hello"}, {"a1", "bob@x", "hi"}, {"a3", "bob@x", "hi"}}, true},
+		{"another body", []archived{{"a1", "bob@x", "hi"}, {"a2", "me@x", "hullo"}, {"a3", "bob@x", "hi"}}, true},
+		{"another sender", []archived{{"a1", "bob@x", "hi"}, {"a2", "bob@x", "hello"}, {"a3", "bob@x", "hi"}}, true},
+		{"no archive id", []archived{{"a1", "bob@x", "hi"}, {"", "me@x", "hello"}, {"a3", "bob@x", "hi"}}, true},
+	} {
+		if err := sameHistory(tc.st, arch); (err != nil) != tc.fails {
+			t.Errorf("%s: sameHistory = %v, want failure %v", tc.name, err, tc.fails)
+		}
+	}
 }
