@@ -257,7 +257,9 @@ func (e *benchEnv) measure(b *testing.B, app appSpec, p *benchPair) (sample, err
 	defer br.Close()
 	pg := br.NewPage(b, app.harness(p))
 	fail := func(what string, err error) (sample, error) {
-		pg.SaveScreenshot(b, "bench-"+app.Name+"-"+what)
+		pg.SaveScreenshot(b, "bench-"+app.Name+"-"+strings.Join(strings.FieldsFunc(what, func(r rune) bool {
+			return !('a' <= r && r <= 'z' || '0' <= r && r <= '9')
+		}), "-"))
 		return s, fmt.Errorf("%s, %s: %w\nconsole:\n%s", app.Name, what, err, tailLines(pg.Console(), 30))
 	}
 
