@@ -101,9 +101,8 @@ func (a *App) login(typed, password string) {
 	leader := a.leader
 	a.mu.Unlock()
 	a.show()
-	if leader || a.cfg.Bus == nil {
-		a.requestLogin(jid, password)
-	} else {
+	a.requestLogin(jid, password)
+	if !leader && a.cfg.Bus != nil {
 		a.cfg.Bus.Post(Msg{T: msgLogin, JID: jid, Password: password})
 	}
 }

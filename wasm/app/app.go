@@ -134,7 +134,10 @@ type App struct {
 	dirty    bool   // this tab committed something the other tabs have not been told
 }
 
-type loginReq struct{ jid, password string }
+type loginReq struct {
+	jid, password string
+	at            time.Time
+}
 
 // New returns the app of one tab; Start paints it.
 func New(cfg Config) (*App, error) {

@@ -88,6 +88,9 @@ func (a *App) followStatus(ctx context.Context, m Msg) {
 	a.mu.Lock()
 	jid := a.jid
 	a.mu.Unlock()
+	if m.Account != "" || (m.Login != nil && m.Login.Error != "") {
+		a.dropLogin() // the leader has answered it
+	}
 	if m.Account != "" && m.Account != jid {
 		// The leader logged in: follow the same account.
 		if err := a.openAccount(ctx, m.Account); err != nil {

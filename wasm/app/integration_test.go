@@ -109,11 +109,12 @@ func TestIntegrationApp(t *testing.T) {
 	br := newBrowser()
 	t1 := br.open(t, "tab1", srv.Domain, url, dial)
 	waitView(t, t1, "the login form", 5*time.Second, func(v ui.App) bool { return v.Screen == ui.ScreenLogin })
-	t1.takeLock()
-	waitView(t, t1, "the lock", 5*time.Second, func(v ui.App) bool { return !v.Follower })
 
-	// A wrong password is said on the form, and nothing is remembered.
+	// A wrong password is said on the form, and nothing is remembered. It
+	// is submitted before the tab holds the session lock, as a quick person
+	// (or a benchmark) does: the tab carries it out once it leads.
 	t1.app.Do(t1.ctx, Action{Name: "login", JID: "alice", Password: "wrong"})
+	t1.takeLock()
 	v := waitView(t, t1, "the wrong-password message", 20*time.Second, func(v ui.App) bool { return v.Login.Error != "" })
 	if v.Screen != ui.ScreenLogin || br.Get(PrefAccount) != "" {
 		t.Fatalf("after a wrong password: screen %s, account %q", v.Screen, br.Get(PrefAccount))

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"time"
 
 	"github.com/waxwing-im/waxwing/store"
 	"github.com/waxwing-im/waxwing/wasm/client"
@@ -48,17 +49,25 @@ func (a *App) Lead(ctx context.Context) {
 		jid := a.jid
 		needLogin := jid == "" || a.view.Screen == ui.ScreenLogin
 		a.mu.Unlock()
-		if needLogin {
+		if !needLogin {
+			a.dropLogin() // answered by the leader before this tab took over
+		} else {
+			var req loginReq
 			select {
 			case <-ctx.Done():
 				return
-			case req := <-a.loginCh:
-				if err := a.openAccount(ctx, req.jid); err != nil {
-					a.loginFailed(req.jid, "Could not open the history stored in this browser: "+err.Error())
-					continue
-				}
-				jid, password = req.jid, req.password
+			case req = <-a.loginCh:
 			}
+			if a.cfg.Now().Sub(req.at) > loginFresh {
+				// Asked of a leader that went away long ago.
+				a.loginFailed(req.jid, "The sign-in was interrupted. Please try again.")
+				continue
+			}
+			if err := a.openAccount(ctx, req.jid); err != nil {
+				a.loginFailed(req.jid, "Could not open the history stored in this browser: "+err.Error())
+				continue
+			}
+			jid, password = req.jid, req.password
 		}
 		err := a.runSession(ctx, jid, password)
 		password = ""
@@ -68,11 +77,26 @@ func (a *App) Lead(ctx context.Context) {
 	}
 }
 
-// requestLogin hands a login to the leader loop.
+// loginFresh is how long a login asked while this tab did not hold the
+// session may still be carried out when it gets it.
+const loginFresh = 30 * time.Second
+
+// requestLogin hands a login to this tab's leader loop, replacing one not
+// yet taken. A tab that is not the leader keeps it too: if the leader goes
+// before answering, this tab carries it out when it gets the lock.
 func (a *App) requestLogin(jid, password string) {
+	a.dropLogin()
 	select {
-	case a.loginCh <- loginReq{jid, password}:
-	default: // one is already in progress
+	case a.loginCh <- loginReq{jid: jid, password: password, at: a.cfg.Now()}:
+	default:
+	}
+}
+
+// dropLogin forgets a login not yet taken.
+func (a *App) dropLogin() {
+	select {
+	case <-a.loginCh:
+	default:
 	}
 }
 
