@@ -56,18 +56,26 @@ type btViolation struct {
 	LineNumber         int    `json:"lineNumber"`
 }
 
-// btShellState reads the DOM contract of the shell.
+// btShellState reads the DOM contract of the shell and the app.
 const btShellState = `(function () {
   var a = document.getElementById('app'), s = document.getElementById('status');
+  var login = document.querySelector('#view [data-testid=login]');
+  var conn = document.querySelector('#view [data-testid=connection]');
   return {boot: a ? a.getAttribute('data-boot') : null, state: s ? s.getAttribute('data-state') : null,
-    text: s ? s.textContent : null, wsURL: a ? a.getAttribute('data-ws-url') : null};
+    text: login ? login.textContent : (s ? s.textContent : null), wsURL: a ? a.getAttribute('data-ws-url') : null,
+    login: !!login, conn: conn ? conn.getAttribute('data-state') : null,
+    path: conn ? conn.getAttribute('data-path') : null, roundTrips: conn ? conn.getAttribute('data-round-trips') : null};
 })()`
 
 type btShell struct {
-	Boot  *string `json:"boot"`
-	State *string `json:"state"`
-	Text  *string `json:"text"`
-	WSURL *string `json:"wsURL"`
+	Boot       *string `json:"boot"`
+	State      *string `json:"state"`
+	Text       *string `json:"text"`
+	WSURL      *string `json:"wsURL"`
+	Login      bool    `json:"login"`
+	Conn       *string `json:"conn"`
+	Path       *string `json:"path"`
+	RoundTrips *string `json:"roundTrips"`
 }
 
 func deref(s *string) string {
@@ -77,33 +85,62 @@ func deref(s *string) string {
 	return *s
 }
 
-// btShellSettled is the shell's state once the app booted and the status
-// says reachable, or once either failed; null (keep polling) before.
+// btShellSettled is the shell's state once the app booted and shows its
+// login form, or once either failed; null (keep polling) before.
 const btShellSettled = `(function (s) {
-  return (s.boot === 'ready' && s.state === 'reachable') || s.boot === 'failed' ||
-    s.state === 'unreachable' || s.state === 'error' ? s : null;
+  return (s.boot === 'ready' && s.login) || s.boot === 'failed' || s.state === 'error' ? s : null;
 })(` + btShellState + `)`
 
-// waitShellReady polls the shell until the app booted and the status says
-// reachable; a failed boot or an unreachable server ends the wait at once.
+// waitShellReady polls the shell until the app booted and shows the login
+// form; a failed boot ends the wait at once.
 func waitShellReady(t *testing.T, p *btPage) btShell {
+	t.Helper()
+	return waitShell(t, p, btShellSettled, func(s btShell) bool { return deref(s.Boot) == "ready" && s.Login })
+}
+
+// btShellOnline is the shell's state once the app is connected.
+const btShellOnline = `(function (s) {
+  return s.conn === 'online' || s.boot === 'failed' || s.state === 'error' ? s : null;
+})(` + btShellState + `)`
+
+// btLoginForm logs in through the app's login form.
+const btLoginForm = `(function (jid, password) {
+  var f = document.querySelector('#view [data-testid=login]');
+  f.querySelector('[name=jid]').value = jid;
+  f.querySelector('[name=password]').value = password;
+  f.requestSubmit();
+  return true;
+})`
+
+// loginThroughForm fills the login form and waits until the app is online.
+func loginThroughForm(t *testing.T, p *btPage, user, password string) btShell {
+	t.Helper()
+	u, _ := json.Marshal(user)
+	pw, _ := json.Marshal(password)
+	if _, err := btEval[bool](p, btStep, btLoginForm+"("+string(u)+","+string(pw)+")"); err != nil {
+		t.Fatalf("filling the login form: %v", err)
+	}
+	return waitShell(t, p, btShellOnline, func(s btShell) bool { return deref(s.Conn) == "online" })
+}
+
+func waitShell(t *testing.T, p *btPage, settled string, ok func(btShell) bool) btShell {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(p.ctx, btStep+5*time.Second)
 	defer cancel()
-	s, err := chromedp.Run(ctx, chromedp.Poll[btShell](btShellSettled,
+	s, err := chromedp.Run(ctx, chromedp.Poll[btShell](settled,
 		chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(btStep)))
 	if errors.Is(err, chromedp.ErrPollingTimeout) {
 		s, err = btEval[btShell](p, btStep, btShellState)
 		if err == nil {
-			t.Fatalf("shell not ready within %v: boot=%s state=%s text=%q\nconsole:\n%s",
-				btStep, deref(s.Boot), deref(s.State), deref(s.Text), p.consoleLog())
+			t.Fatalf("app not ready within %v: boot=%s state=%s conn=%s text=%q\nconsole:\n%s",
+				btStep, deref(s.Boot), deref(s.State), deref(s.Conn), deref(s.Text), p.consoleLog())
 		}
 	}
 	if err != nil {
 		t.Fatalf("reading the shell: %v\nconsole:\n%s", err, p.consoleLog())
 	}
-	if boot, state := deref(s.Boot), deref(s.State); boot != "ready" || state != "reachable" {
-		t.Fatalf("shell ended in boot=%s state=%s: %q\nconsole:\n%s", boot, state, deref(s.Text), p.consoleLog())
+	if !ok(s) {
+		t.Fatalf("app ended in boot=%s state=%s conn=%s: %q\nconsole:\n%s", deref(s.Boot), deref(s.State), deref(s.Conn), deref(s.Text), p.consoleLog())
 	}
 	return s
 }
@@ -120,11 +157,11 @@ func violations(t *testing.T, p *btPage) []btViolation {
 	return v
 }
 
-// TestBrowserShell boots the app shell in Chromium against the real bridge
-// and Prosody: the wasm program starts, reaches the server through the
-// relay, and shows the domain and its login mechanisms, without any CSP
-// violation or console error; app.wasm arrives brotli-compressed and
-// immutable, and the WebSocket speaks the xmpp subprotocol.
+// TestBrowserShell boots the app in Chromium against the real bridge and
+// Prosody: the wasm program starts, shows its login form naming the domain,
+// and logs in through the relay, without any CSP violation or console
+// error; app.wasm arrives brotli-compressed and immutable, and the
+// WebSocket speaks the xmpp subprotocol.
 func TestBrowserShell(t *testing.T) {
 	chromium := btChromium(t)
 	btRequireWasm(t)
@@ -156,18 +193,19 @@ func TestBrowserShell(t *testing.T) {
 	tNav := time.Now()
 	p.navigate(t, br.origin()+"/")
 	s := waitShellReady(t, p)
-	t.Logf("servers %v; navigation to reachable %v; status %q",
-		tNav.Sub(t0).Round(time.Millisecond), time.Since(tNav).Round(time.Millisecond), deref(s.Text))
-
-	text := deref(s.Text)
-	if !strings.Contains(text, srv.Domain) {
-		t.Errorf("status %q does not name the domain %q", text, srv.Domain)
-	}
-	if m := regexp.MustCompile(`\b(SCRAM-SHA-1|SCRAM-SHA-256|PLAIN)\b`).FindString(text); m == "" {
-		t.Errorf("status %q names no SASL mechanism the server offers", text)
+	t.Logf("servers %v; navigation to login form %v",
+		tNav.Sub(t0).Round(time.Millisecond), time.Since(tNav).Round(time.Millisecond))
+	if text := deref(s.Text); !strings.Contains(text, srv.Domain) {
+		t.Errorf("login form %q does not name the domain %q", text, srv.Domain)
 	}
 	if want := br.wsURL(); deref(s.WSURL) != want {
 		t.Errorf("data-ws-url = %q, want %q", deref(s.WSURL), want)
+	}
+	tLogin := time.Now()
+	s = loginThroughForm(t, p, "alice", btUsers["alice"])
+	t.Logf("login → online %v: path %s, %s round trips", time.Since(tLogin).Round(time.Millisecond), deref(s.Path), deref(s.RoundTrips))
+	if deref(s.Path) != "fresh" || deref(s.RoundTrips) == "0" {
+		t.Errorf("connection bar after login: path %q, round trips %q; want fresh and a count", deref(s.Path), deref(s.RoundTrips))
 	}
 
 	// Late network and console events: let them arrive.
