@@ -96,6 +96,11 @@
       return;
     }
     view.innerHTML = snap.html;
+    // The saved chat shows its newest messages, as the app does.
+    var messages = document.getElementById('messages');
+    if (messages) {
+      messages.scrollTop = messages.scrollHeight;
+    }
     app.setAttribute('data-painted', 'snapshot');
     mark('snapshot-painted');
   }
