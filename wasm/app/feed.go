@@ -17,11 +17,13 @@ import (
 
 // feed is a tab's position in the change feed and what it has read.
 type feed struct {
-	ver      uint64 // store version read up to
-	convs    map[string]store.Conversation
-	contacts map[string]store.Contact
-	roster   []store.Contact
-	arch     store.Archive
+	ver       uint64 // store version read up to
+	convs     map[string]store.Conversation
+	contacts  map[string]store.Contact
+	roster    []store.Contact
+	arch      store.Archive
+	archAt    time.Time // when arch was read
+	archLater bool      // a reread is scheduled
 
 	chat    string // conversation whose messages are held
 	chatVer uint64
@@ -30,6 +32,9 @@ type feed struct {
 	all     bool                     // msgs reach the conversation's oldest stored message
 	marked  string                   // LastKey of the open chat last marked read
 }
+
+// archiveEvery is how often a busy feed rereads the archive's coverage.
+const archiveEvery = 2 * time.Second
 
 // notifyStore tells the app about every committed transaction of this tab.
 type notifyStore struct {
@@ -126,10 +131,19 @@ func (a *App) read(ctx context.Context, st store.Store, jid, open string, limit 
 	for _, c := range f.roster {
 		f.contacts[c.JID] = c
 	}
-	if changed || f.arch.JID == "" {
+	// The archive's coverage only places gap markers: during a burst it is
+	// read at most every archiveEvery (its read is a read-write
+	// transaction, which would queue behind the engine's writes).
+	reload := open != "" && (f.chat != open || f.chatLim != limit || f.msgs == nil)
+	if now := a.cfg.Now(); f.arch.JID == "" || reload || (changed && now.Sub(f.archAt) >= archiveEvery) {
+		f.archAt, f.archLater = now, false
 		if f.arch, err = readArchive(ctx, st, jid); err != nil {
 			return false, false, err
 		}
+	} else if changed && !f.archLater {
+		// Read it once the burst is over.
+		f.archLater = true
+		time.AfterFunc(archiveEvery, a.changed)
 	}
 	if open != "" {
 		if f.chat != open || f.chatLim != limit || f.msgs == nil {
