@@ -135,7 +135,7 @@ func (a *App) read(ctx context.Context, st store.Store, jid, open string, limit 
 	// read at most every archiveEvery (its read is a read-write
 	// transaction, which would queue behind the engine's writes).
 	reload := open != "" && (f.chat != open || f.chatLim != limit || f.msgs == nil)
-	if now := a.cfg.Now(); f.arch.JID == "" || reload || (changed && now.Sub(f.archAt) >= archiveEvery) {
+	if now := a.cfg.Now(); f.arch.JID == "" || reload || ((changed || f.archLater) && now.Sub(f.archAt) >= archiveEvery) {
 		f.archAt, f.archLater = now, false
 		if f.arch, err = readArchive(ctx, st, jid); err != nil {
 			return false, false, err
