@@ -53,16 +53,19 @@ func Diff(ctx context.Context, old *ui.App, v ui.App) ([]Patch, error) {
 	}
 	regions := []region{
 		{!reflect.DeepEqual(old.Connection, v.Connection), "connection", ui.ConnectionBar(v.Connection)},
-		{old.Self != v.Self || old.Follower != v.Follower, "nav", ui.Nav(v)},
 		{old.Notice != v.Notice, "notice", ui.NoticeView(v.Notice)},
 	}
+	// Only the regions the screen has: a patch for one it lacks (#nav on
+	// the login screen, when this tab becomes the leader) would make the
+	// page render #view whole, and the person's typing in the form be lost.
+	nav := region{old.Self != v.Self || old.Follower != v.Follower, "nav", ui.Nav(v)}
 	switch v.Screen {
 	case ui.ScreenLogin:
 		regions = append(regions, region{!reflect.DeepEqual(old.Login, v.Login), "login", ui.LoginForm(v.Login)})
 	case ui.ScreenContacts:
-		regions = append(regions, region{!reflect.DeepEqual(old.Contacts, v.Contacts), "contacts", ui.ContactsView(v.Contacts)})
+		regions = append(regions, nav, region{!reflect.DeepEqual(old.Contacts, v.Contacts), "contacts", ui.ContactsView(v.Contacts)})
 	case ui.ScreenChats:
-		regions = append(regions, region{!reflect.DeepEqual(old.Inbox, v.Inbox), "inbox", ui.InboxList(v.Inbox)})
+		regions = append(regions, nav, region{!reflect.DeepEqual(old.Inbox, v.Inbox), "inbox", ui.InboxList(v.Inbox)})
 	}
 	for _, r := range regions {
 		if r.changed {

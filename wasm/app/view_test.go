@@ -131,12 +131,15 @@ func TestDiff(t *testing.T) {
 		return strings.Join(b, " ")
 	}
 	clone := func(v ui.App, f func(*ui.App)) ui.App {
-		c := *v.Chat
-		c.Items = append([]ui.ChatItem(nil), v.Chat.Items...)
-		v.Chat = &c
+		if v.Chat != nil {
+			c := *v.Chat
+			c.Items = append([]ui.ChatItem(nil), v.Chat.Items...)
+			v.Chat = &c
+		}
 		f(&v)
 		return v
 	}
+	login := ui.App{Screen: ui.ScreenLogin, Connection: ui.Connection{State: "connecting"}, Follower: true}
 	for _, tc := range []struct {
 		name string
 		old  *ui.App
@@ -152,6 +155,8 @@ func TestDiff(t *testing.T) {
 		{"another chat", &base, clone(base, func(v *ui.App) { v.Chat.JID = "c@x" }), "replace:chat-header replace:messages replace:composer-area"},
 		{"draft alone renders nothing", &base, clone(base, func(v *ui.App) { v.Chat.Draft = "typing" }), ""},
 		{"another screen", &base, clone(base, func(v *ui.App) { v.Screen = ui.ScreenContacts }), "view:view"},
+		{"login: this tab leads (no #nav to patch)", &login, clone(login, func(v *ui.App) { v.Follower = false }), ""},
+		{"login: the form alone", &login, clone(login, func(v *ui.App) { v.Follower = false; v.Login.Error = "wrong" }), "replace:login"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ps, err := Diff(ctx, tc.old, tc.new)
