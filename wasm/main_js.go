@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime"
 
 	"github.com/waxwing-im/waxwing/wasm/app"
 	"github.com/waxwing-im/waxwing/wasm/probe"
@@ -46,6 +47,14 @@ func main() {
 		status.call("setAttribute", "data-state", "error")
 		return
 	}
+
+	// window.__waxwingStacks() returns the stack of every goroutine: what
+	// a stuck page is waiting for, for a person debugging it and for the
+	// end-to-end tests' failure reports.
+	global.set("__waxwingStacks", funcOf(func(jsv, []jsv) any {
+		buf := make([]byte, 1<<20)
+		return string(buf[:runtime.Stack(buf, true)])
+	}))
 
 	ctx := context.Background()
 	d := &dom{ctx: ctx}

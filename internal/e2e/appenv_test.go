@@ -360,7 +360,9 @@ func (tb *tab) fail(what string, err error) {
 	if !tb.closed.Load() {
 		tb.screenshot("failed-" + tb.name)
 		view, _ := Eval[string](tb.Page, 5*time.Second, `(document.getElementById('view') || document.body || {}).outerHTML || ''`)
-		tb.t.Logf("%s: #view:\n%s\nconsole:\n%s\nWebSocket:\n%s", tb.name, tailLines(truncate(view, 6000), 80), tailLines(tb.Console(), 60), tb.wsLog())
+		stacks, _ := Eval[string](tb.Page, 5*time.Second, `typeof __waxwingStacks === 'function' ? __waxwingStacks() : ''`)
+		tb.t.Logf("%s: #view:\n%s\nconsole:\n%s\nWebSocket:\n%s\ngoroutines:\n%s", tb.name, tailLines(truncate(view, 6000), 80),
+			tailLines(tb.Console(), 60), tb.wsLog(), truncate(stacks, 30000))
 	}
 	tb.t.Fatalf("%s: %s: %v", tb.name, what, err)
 }
@@ -372,13 +374,15 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// screenshot saves the whole page as name.png into the screenshots
-// directory of the test artifacts.
+// screenshot saves what the tab shows (its viewport: the app scrolls
+// inside its panes) as name.png into the screenshots directory of the test
+// artifacts. (A full-page capture, CaptureBeyondViewport, did not finish
+// within Step once a chat held the XSS corpus.)
 func (tb *tab) screenshot(name string) {
 	tb.t.Helper()
 	ctx, cancel := context.WithTimeout(tb.ctx, Step)
 	defer cancel()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 	if err == nil {
 		dir := screenshotsDir()
 		file := filepath.Join(dir, name+".png")

@@ -19,6 +19,8 @@
 //   jsURLs      href/src/action/formaction/xlink:href values starting with
 //               javascript: (or vbscript:, data:text/html)
 //   errors      uncaught exceptions (message)
+//   shown       the text of every message element ever inserted (how many
+//               times each), whether or not it is still in the page
 //
 // and readers for the tests: __e2e.messages(body) lists the messages of
 // the open chat whose text is body ({id, state, dir}); __e2e.bodies() lists
@@ -31,6 +33,7 @@
   }
   var rec = {
     sockets: [], csp: [], loginShown: null, scripts: [], handlers: [], jsURLs: [], errors: [],
+    shown: {},
   };
   window.__e2e = rec;
 
@@ -104,6 +107,12 @@
     }
     if (rec.loginShown === null && el.matches('[data-testid=login]')) {
       rec.loginShown = performance.now();
+    }
+    if (el.matches('[data-testid=message]')) {
+      var t = text(el);
+      if (t !== null) {
+        rec.shown[t] = (rec.shown[t] || 0) + 1;
+      }
     }
     if (el.localName === 'script') {
       rec.scripts.push(el.getAttribute('src') || ('inline: ' + el.textContent.slice(0, 100)));
