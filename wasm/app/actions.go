@@ -74,9 +74,11 @@ func (a *App) SetVisible(v bool) {
 	}
 }
 
-// SetNetwork tells the leader's client whether the device is online.
+// SetNetwork tells the leader's client whether the device is online; a
+// session started later (the page opened offline) starts offline too.
 func (a *App) SetNetwork(online bool) {
 	a.mu.Lock()
+	a.offline = !online // for a session started later
 	s := a.sess
 	a.mu.Unlock()
 	if s != nil {

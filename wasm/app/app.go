@@ -130,6 +130,7 @@ type App struct {
 	open     string // open chat
 	limit    int    // how many messages of the open chat are shown
 	visible  bool   // the page is visible and focused
+	offline  bool   // the device says it has no network (SetNetwork)
 	older    bool   // a fetch of older history is running
 	dirty    bool   // this tab committed something the other tabs have not been told
 }

@@ -163,6 +163,10 @@ func (a *App) runSession(ctx context.Context, jid, password string) error {
 	eng.Attach(s.cl)
 	a.mu.Lock()
 	a.sess = s
+	if a.offline {
+		// Opened without a network: wait for it instead of dialling.
+		s.cl.SetOnline(false)
+	}
 	if fresh {
 		a.view.Login = ui.Login{Domain: a.cfg.Domain, JID: jid, Busy: true}
 	} else {
