@@ -225,6 +225,11 @@ func listen(ctx context.Context, a *app.App) {
 	doc.call("addEventListener", "visibilitychange", onVis)
 	go a.SetVisible(visible())
 
+	// A page opened offline gets no "offline" event: say so at once, so
+	// that the session waits for the network instead of dialling.
+	if !global.get("navigator", "onLine").truthy() {
+		a.SetNetwork(false)
+	}
 	global.call("addEventListener", "online", funcOf(func(jsv, []jsv) any {
 		go a.SetNetwork(true)
 		return nil

@@ -330,6 +330,7 @@ func TestApp(t *testing.T) {
 		if !evalIn[bool](b, `!!navigator.serviceWorker.controller`) {
 			t.Error("the offline page is not controlled by the service worker")
 		}
+		b.wait("the offline bar", `document.querySelector('[data-testid=connection][data-state=offline]')`)
 		b.screenshot("offline-reload")
 		n := len(evalIn[[]string](b, `window.__e2e.bodies()`))
 		bar := evalIn[string](b, `document.querySelector('[data-testid=connection]').dataset.state + ': ' + document.querySelector('[data-testid=connection]').textContent.trim()`)
