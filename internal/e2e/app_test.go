@@ -38,6 +38,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"mellium.im/xmpp/jid"
@@ -169,7 +170,13 @@ func TestApp(t *testing.T) {
 		a.click("back to the inbox", `[data-testid=back]`)
 		a.wait("the inbox without a chat", `!document.querySelector('[data-testid=chat]') && document.querySelector('[data-testid=conversation]')`)
 		a.screenshot("inbox-phone")
-		a.do("desktop width", chromedp.ResetViewport())
+		a.do("desktop width", chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+			_, err := chromedp.Call(ctx, emulation.ClearDeviceMetricsOverride, cdp.Empty{})
+			return err
+		}))
+		if w := evalIn[int](a, `innerWidth`); w < 1000 {
+			t.Errorf("the window is %d px wide after the phone width", w)
+		}
 		a.click("opening bob's chat", `[data-testid=conversation][data-jid="`+bob+`"]`)
 		a.wait("bob's chat again", messageIs("hi alice", "in"))
 	})
@@ -201,8 +208,8 @@ func TestApp(t *testing.T) {
 		}
 		conn := evalIn[map[string]string](a, `Object.assign({}, document.querySelector('[data-testid=connection]').dataset)`)
 		t.Logf("connection bar after the reload: %v\n%s", conn, strings.Join(a.logged("msg=connected"), "\n"))
-		if conn["path"] != "resumed" && conn["path"] != "token" {
-			t.Errorf("after the reload the session came back by %q, want resumed (or token); WebSocket:\n%s", conn["path"], a.wsLog())
+		if conn["path"] != "resumed" {
+			t.Errorf("after the reload the session came back by %q, want resumed (XEP-0198); WebSocket:\n%s", conn["path"], a.wsLog())
 		}
 		a.wait("bob's chat", messageIs("hi alice", "in"))
 		a.screenshot("inbox-reloaded")
@@ -238,7 +245,11 @@ func TestApp(t *testing.T) {
 			a.wait(body+" acknowledged", sentTo(body))
 		}
 		a.wait("online", `document.querySelector('[data-testid=connection][data-state=online]')`)
-		t.Logf("connection bar back online: %v", evalIn[map[string]string](a, `Object.assign({}, document.querySelector('[data-testid=connection]').dataset)`))
+		conn := evalIn[map[string]string](a, `Object.assign({}, document.querySelector('[data-testid=connection]').dataset)`)
+		t.Logf("connection bar back online: %v", conn)
+		if conn["path"] != "resumed" {
+			t.Errorf("back online the session came back by %q, want resumed (XEP-0198)", conn["path"])
+		}
 		checkOnce(t, a, bp, jid.MustParse(alice), "hello bob", "hi alice", "offline one", "offline two", "offline three")
 	})
 
@@ -277,8 +288,8 @@ func TestApp(t *testing.T) {
 		b.wait("the message sent meanwhile", messageIs("sent while the leader closed", "in"))
 		conn := evalIn[map[string]string](b, `Object.assign({}, document.querySelector('[data-testid=connection]').dataset)`)
 		t.Logf("connection bar after the takeover: %v\n%s", conn, strings.Join(b.logged("msg=connected"), "\n"))
-		if conn["path"] != "resumed" && conn["path"] != "token" {
-			t.Errorf("the takeover came up by %q, want resumed (or token): no new login", conn["path"])
+		if conn["path"] != "resumed" {
+			t.Errorf("the takeover came up by %q, want resumed (XEP-0198): no new login, no new session; WebSocket:\n%s", conn["path"], b.wsLog())
 		}
 		if pr := b.probe(); pr.LoginShown != nil {
 			t.Errorf("the follower showed the login form at %.0f ms", *pr.LoginShown)
