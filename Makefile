@@ -67,6 +67,7 @@ bench: deps build
 	$(GOTEST) -run '^$$' -bench . -benchtime 2000x -count 1 -timeout 30m ./bridge/
 	$(GOTEST) -run '^$$' -bench BrowserIndexedDB -count 1 -timeout 10m ./store/
 	$(GOTEST) -run '^$$' -bench BenchmarkConnect -benchtime 200x -count 1 -timeout 10m ./wasm/client/
+	$(GOTEST) -run '^$$' -bench BenchmarkCatchUp -benchtime 2x -count 1 -timeout 50m ./wasm/history/
 	$(GOTEST) -run '^$$' -bench BenchmarkWebApp -benchtime 3x -count 1 -timeout 30m ./internal/e2e/
 
 # A throwaway Prosody with two demo accounts and `waxwing serve` in front.
