@@ -4,8 +4,10 @@ package history
 // results (XEP-0313), deduplicated by XEP-0359 ids.
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"time"
 	"unicode/utf8"
 
@@ -145,11 +147,53 @@ func (e *Engine) merge(tx store.Tx, old store.Message, it item, dir store.Direct
 	if dir == store.Outbound && m.ArchiveID != "" && m.State < store.StateAcked {
 		m.State = store.StateAcked
 	}
+	// An archive id that is not (or no longer) the message's own names the
+	// same message: read state kept under it moves to the message's id.
+	for _, alias := range []string{old.ArchiveID, it.archiveID} {
+		if alias != "" && alias != m.ArchiveID {
+			if err := e.rekeyRead(tx, m.Conversation, alias, m.ArchiveID); err != nil {
+				return err
+			}
+		}
+	}
 	if m.ArchiveID == old.ArchiveID && m.Pos == old.Pos && m.State == old.State && m.Time.Equal(old.Time) {
 		return nil
 	}
 	_, err := tx.PutMessage(m)
 	return err
+}
+
+// rekeyRead moves conv's read position from the archive id alias to id,
+// the id every device keeps for that message (its earliest copy), and has
+// it published again: a device that holds the message only under id could
+// not place a read position under alias, and its unread count would differ.
+func (e *Engine) rekeyRead(tx store.Tx, conv, alias, id string) error {
+	c, ok, err := tx.Conversation(conv)
+	if err != nil || !ok || c.ReadUpTo != alias {
+		return err
+	}
+	c.ReadUpTo = id
+	if _, err := tx.PutConversation(c); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	e.mdsDirty[conv], e.rekeyed = true, true
+	e.mu.Unlock()
+	return nil
+}
+
+// publishRekeyed publishes the read positions rekeyRead moved, once their
+// transaction has committed.
+func (e *Engine) publishRekeyed(ctx context.Context) {
+	e.mu.Lock()
+	again := e.rekeyed
+	e.rekeyed = false
+	e.mu.Unlock()
+	if again {
+		if err := e.publishDirty(ctx); err != nil && !errors.Is(err, ErrOffline) {
+			e.log.Warn("publishing read state", "err", err)
+		}
+	}
 }
 
 // applyEdit stores a correction, retraction or reaction, deduplicated like

@@ -27,6 +27,12 @@ type Config struct {
 	// PageSize is how many archive results one query asks for: default
 	// 250, within [10, 1000].
 	PageSize int
+	// Overlap is how far behind the newest archived message held each
+	// forward catch-up starts again (by the archive's own timestamps), so
+	// that a message the archive made visible after a later one is still
+	// fetched (ejabberd under load: its ids are taken before the write).
+	// Default 5 s, within [1 s, 1 h].
+	Overlap time.Duration
 }
 
 // Validate checks the configuration and fills in the defaults.
@@ -42,6 +48,12 @@ func (c *Config) Validate() error {
 	}
 	if c.PageSize < 10 || c.PageSize > 1000 {
 		return fmt.Errorf("history: Config.PageSize %d is outside [10, 1000]", c.PageSize)
+	}
+	if c.Overlap == 0 {
+		c.Overlap = 5 * time.Second
+	}
+	if c.Overlap < time.Second || c.Overlap > time.Hour {
+		return fmt.Errorf("history: Config.Overlap %v is outside [1s, 1h]", c.Overlap)
 	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
@@ -70,6 +82,7 @@ type Engine struct {
 	calls    map[string]pending // other IQs in flight, by id
 	mdsDirty map[string]bool    // read state to publish when online
 	bound    *query             // the catch-up AfterBind sent on the connection coming up, or nil
+	rekeyed  bool               // read state moved to another archive id: publish it
 
 	flushMu sync.Mutex
 }
@@ -264,6 +277,7 @@ func (e *Engine) handleMessage(ctx context.Context, raw []byte, h uint32) error 
 	if err != nil {
 		return err
 	}
+	e.publishRekeyed(ctx)
 	if m.Carbon == stanza.NotCarbon && msg.ReceiptRequest && msg.ID != "" && bare(msg.From) != e.cfg.Self {
 		_ = e.send(stanza.Receipt(msg.From, msg.Type, e.nextID("rc"), msg.ID))
 	}

@@ -1,15 +1,16 @@
 package history
 
 // XEP-0313 Message Archive Management: the catch-up after each connection
-// (forward from the newest archive id held, RSM paging, XEP-0059), the
-// newest page for a device that holds nothing yet, and older history on
-// demand.
+// (forward from a little before the newest message held, RSM paging,
+// XEP-0059), the newest page for a device that holds nothing yet, and older
+// history on demand; positions from the archive's own timestamps.
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/waxwing-im/waxwing/store"
 	"github.com/waxwing-im/waxwing/wasm/stanza"
@@ -28,9 +29,22 @@ const (
 type query struct {
 	id      string
 	kind    queryKind
-	after   string // forward: the archive id paged after ("" from the start)
-	before  string // older: the archive id paged before
-	expired bool   // forward: the position had expired; a new range starts
+	after   string    // forward: the archive id paged after ("" from the start)
+	start   time.Time // forward, the overlap's first page: from this archive time
+	before  string    // older: the archive id paged before
+	expired bool      // forward: the position had expired; a new range starts
+	// prev is the position of the archive entry just before the next
+	// result (forward; 0: not known, the overlap's first page).
+	prev store.Pos
+
+	// The overlap (forward): until a page shows that the archive still
+	// holds seek, the newest archive id held when the catch-up began (at
+	// seekTime, position seekPos), the catch-up may fall back to paging
+	// after it. older: a result at or before seekTime was seen.
+	seek     string
+	seekTime time.Time
+	seekPos  store.Pos
+	older    bool
 
 	mu      sync.Mutex
 	results []result
@@ -104,7 +118,7 @@ func (e *Engine) request(q *query) []byte {
 	q.id, q.results = id, nil // a re-sent query: answers to the old id are ignored
 	switch q.kind {
 	case forward:
-		mq.After = q.after
+		mq.After, mq.Start = q.after, q.start
 	case latest:
 		mq.LastPage = true
 	case older:
@@ -128,13 +142,17 @@ func (e *Engine) newCatchUp(ctx context.Context, meta []byte) ([]byte, error) {
 	}
 	q := &query{done: make(chan struct{})}
 	if r, ok := arch.Latest(); ok {
-		q.kind, q.after = forward, r.Last
+		q.kind, q.after, q.prev = forward, r.Last, r.LastPos
 		if meta != nil {
 			if md, err := stanza.ParseMAMMetadata(meta); err == nil && (md.Empty || md.End.ID == r.Last) {
+				// A message made visible late is still within the
+				// overlap of the next catch-up: the newest held is
+				// unchanged.
 				e.log.Debug("catch-up: the archive ends where the store does (Bind 2 metadata)")
 				return nil, nil
 			}
 		}
+		q.overlap(r, e.cfg.Overlap)
 	} else {
 		q.kind = latest
 	}
@@ -142,6 +160,45 @@ func (e *Engine) newCatchUp(ctx context.Context, meta []byte) ([]byte, error) {
 	e.cu = q
 	e.mu.Unlock()
 	return e.request(q), nil
+}
+
+// overlap makes the forward catch-up q start a little before the newest
+// entry held (Config.Overlap, by the archive's timestamps, which its
+// position keeps), so that what the archive made visible after it is
+// fetched too; the apply path deduplicates the rest. Where the held range
+// does not reach that far back, it pages after the range's first entry
+// instead: never below the range (that is FetchOlder's). Where positions are
+// not archive times (a server without timestamps, positions from before they
+// were used), it pages after the newest entry, as without overlap.
+func (q *query) overlap(r store.Range, overlap time.Duration) {
+	floor := timeKey(keyFloor)
+	if r.First == r.Last || r.LastPos < floor || r.LastPos >= store.Provisional {
+		return
+	}
+	last := posTime(r.LastPos)
+	from := last.Truncate(time.Second).Add(-overlap)
+	q.seek, q.seekTime, q.seekPos = r.Last, last, r.LastPos
+	// A position keyed by time is at most a second's ties away from its
+	// entry's time: a first entry two seconds before the overlap is
+	// outside it.
+	if r.FirstPos >= floor && r.FirstPos < timeKey(from.Add(-2*time.Second)) {
+		q.after, q.start, q.prev = "", from, 0
+		return
+	}
+	q.after, q.prev = r.First, r.FirstPos
+}
+
+// keyFloor: positions below its key are not archive times (page order,
+// before positions came from them).
+var keyFloor = time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// unseek ends the overlap of q: it pages after the newest message held, as
+// a catch-up without overlap does.
+func (q *query) unseek() {
+	if q.seek != "" {
+		q.after, q.prev = q.seek, q.seekPos
+	}
+	q.start, q.seek = time.Time{}, ""
 }
 
 // startCatchUp starts a forward catch-up on the current session unless one
@@ -285,6 +342,18 @@ func (e *Engine) archiveAnswer(ctx context.Context, q *query, raw []byte, iq sta
 		if se == nil {
 			se = iq.Error
 		}
+		q.mu.Lock()
+		seeking := q.seek != ""
+		if seeking && se.Condition == "item-not-found" {
+			// The overlap's first id is gone: page after the newest
+			// held, whose absence is the real test of expiry.
+			e.log.Info("catch-up: the overlap's start is no longer in the archive; paging after the newest held", "after", q.after)
+			q.unseek()
+		}
+		q.mu.Unlock()
+		if seeking && se.Condition == "item-not-found" {
+			return e.next(q)
+		}
 		if se.Condition == "item-not-found" && q.kind == forward && q.after != "" {
 			// The position has expired: a new range starts with the
 			// oldest message the archive still has; the gap below it is
@@ -307,14 +376,38 @@ func (e *Engine) archiveAnswer(ctx context.Context, q *query, raw []byte, iq sta
 		e.endQuery(q, fmt.Errorf("history: archive answer: %w", err))
 		return nil
 	}
-	if err := e.commitPage(ctx, q, results, fin); err != nil {
+	q.mu.Lock()
+	seek := q.seek
+	if seek != "" {
+		v, older, reason := overlapVerdict(results, seek, q.seekTime, q.older, fin.Complete)
+		q.older = older
+		switch v {
+		case overlapLost:
+			// Commit nothing: paging after the newest held tells
+			// whether it expired (item-not-found: a recorded gap).
+			e.log.Info("catch-up: overlap", "verdict", "lost", "reason", reason)
+			q.unseek()
+			q.mu.Unlock()
+			return e.next(q)
+		case overlapHeld:
+			e.log.Debug("catch-up: overlap", "verdict", "held", "reason", reason)
+			q.start, q.seek = time.Time{}, ""
+		}
+	}
+	q.mu.Unlock()
+	prev, err := e.commitPage(ctx, q, results, fin)
+	if err != nil {
 		e.endQuery(q, err)
 		return err
 	}
 	q.pages++
+	q.mu.Lock()
+	q.prev = prev
+	q.mu.Unlock()
+	e.publishRekeyed(ctx)
 	if q.kind == forward && !fin.Complete && len(results) > 0 {
 		q.mu.Lock()
-		q.after, q.expired = results[len(results)-1].id, false
+		q.after, q.start, q.expired = results[len(results)-1].id, time.Time{}, false
 		q.mu.Unlock()
 		return e.next(q)
 	}
@@ -341,39 +434,79 @@ func (e *Engine) endQuery(q *query, err error) {
 }
 
 // commitPage stores one page of results, in archive order, with the
-// coverage it adds, in one transaction.
-func (e *Engine) commitPage(ctx context.Context, qq *query, results []result, fin stanza.MAMFin) error {
+// coverage it adds, in one transaction. It returns the position of the
+// page's newest result (forward: the prev of the next page).
+//
+// Positions come from the archive's own order (posAfter, posBefore): its
+// timestamps where they tell (ejabberd: microseconds, unique, equal to its
+// ids), the archive order where they tie (Prosody: seconds), so a message
+// the archive made visible late takes its place among those held, and every
+// device gives the same archive entries the same order. What is held keeps
+// its position.
+func (e *Engine) commitPage(ctx context.Context, qq *query, results []result, fin stanza.MAMFin) (store.Pos, error) {
 	qq.mu.Lock()
 	q := struct {
 		kind    queryKind
 		expired bool
-	}{qq.kind, qq.expired}
+		prev    store.Pos
+	}{qq.kind, qq.expired, qq.prev}
 	qq.mu.Unlock()
-	return e.cfg.Store.Update(ctx, func(tx store.Tx) error {
+	var newest store.Pos
+	err := e.cfg.Store.Update(ctx, func(tx store.Tx) error {
 		arch, err := tx.Archive(e.cfg.Self)
 		if err != nil {
 			return err
 		}
 		arch.JID = e.cfg.Self
-		n := store.Pos(len(results))
-		var base store.Pos // position of results[0]
-		switch {
-		case q.kind == older:
-			base = arch.Ranges[0].FirstPos - n
-		case len(arch.Ranges) == 0:
-			base = firstPos
-		case q.expired:
-			base = arch.Ranges[len(arch.Ranges)-1].LastPos + expiredGap
-		default:
-			base = arch.Ranges[len(arch.Ranges)-1].LastPos + 1
+		n := len(results)
+		pos := make([]store.Pos, n)
+		held := make([]bool, n) // what is held keeps its position
+		for i, r := range results {
+			if pos[i], held[i], err = e.placedAt(tx, r.id); err != nil {
+				return err
+			}
+		}
+		if q.kind == older {
+			next := arch.Ranges[0].FirstPos
+			for i := n - 1; i >= 0; i-- {
+				if !held[i] {
+					pos[i] = posBefore(next, stamp(results[i].msg))
+				}
+				next = pos[i]
+			}
+		} else {
+			prev, fallback, top := q.prev, store.Pos(0), store.Pos(0)
+			switch {
+			case len(arch.Ranges) == 0:
+				prev = firstPos - 1
+			case q.expired:
+				prev = arch.Ranges[len(arch.Ranges)-1].LastPos + expiredGap - 1
+			default:
+				top = arch.Ranges[len(arch.Ranges)-1].LastPos
+				fallback = top + 1
+			}
+			late := 0
+			for i, r := range results {
+				if !held[i] {
+					pos[i] = posAfter(prev, stamp(r.msg), fallback)
+					if pos[i] < top {
+						late++ // visible only after a later entry was fetched
+					}
+				}
+				prev = pos[i]
+			}
+			if late > 0 {
+				e.log.Info("catch-up: the overlap fetched entries the archive showed late", "count", late)
+			}
+			newest = prev
 		}
 		touched := map[string]bool{}
 		for i, r := range results {
-			t := e.cfg.Now()
-			if r.msg.Delay != nil && !r.msg.Delay.Stamp.IsZero() {
-				t = r.msg.Delay.Stamp
+			t := stamp(r.msg)
+			if t.IsZero() {
+				t = e.cfg.Now()
 			}
-			it := item{msg: r.msg, archiveID: r.id, time: t, pos: base + store.Pos(i), confirm: true}
+			it := item{msg: r.msg, archiveID: r.id, time: t, pos: pos[i], confirm: true}
 			if err := e.apply(tx, it, touched); err != nil {
 				return err
 			}
@@ -382,7 +515,7 @@ func (e *Engine) commitPage(ctx context.Context, qq *query, results []result, fi
 			first, last := results[0].id, results[n-1].id
 			switch {
 			case q.kind == older:
-				arch.Ranges[0].First, arch.Ranges[0].FirstPos = first, base
+				arch.Ranges[0].First, arch.Ranges[0].FirstPos = first, pos[0]
 				arch.Below[0] = store.GapUnfetched
 				if fin.Complete {
 					arch.Below[0] = store.GapStart
@@ -395,11 +528,14 @@ func (e *Engine) commitPage(ctx context.Context, qq *query, results []result, fi
 						below = store.GapStart
 					}
 				}
-				arch.Ranges = append(arch.Ranges, store.Range{First: first, Last: last, FirstPos: base, LastPos: base + n - 1})
+				arch.Ranges = append(arch.Ranges, store.Range{First: first, Last: last, FirstPos: pos[0], LastPos: pos[n-1]})
 				arch.Below = append(arch.Below, below)
 			default:
-				l := &arch.Ranges[len(arch.Ranges)-1]
-				l.Last, l.LastPos = last, base+n-1
+				// The overlap re-pages what is held: the range only
+				// grows.
+				if l := &arch.Ranges[len(arch.Ranges)-1]; pos[n-1] > l.LastPos {
+					l.Last, l.LastPos = last, pos[n-1]
+				}
 			}
 		} else if q.kind == older && fin.Complete {
 			arch.Below[0] = store.GapStart
@@ -410,6 +546,112 @@ func (e *Engine) commitPage(ctx context.Context, qq *query, results []result, fi
 		_, err = tx.PutArchive(arch)
 		return err
 	})
+	return newest, err
+}
+
+// placedAt returns the position of what the store holds under an archive
+// id, if the archive has placed it: a message or an edit.
+func (e *Engine) placedAt(tx store.Tx, id string) (store.Pos, bool, error) {
+	if m, ok, err := tx.MessageByArchiveID(e.cfg.Self, id); err != nil || ok {
+		return m.Pos, ok && m.Pos < store.Provisional, err
+	}
+	ed, ok, err := tx.EditByArchiveID(e.cfg.Self, id)
+	return ed.Pos, ok && ed.Pos < store.Provisional, err
+}
+
+// stamp is a result's archive time (its <forwarded/> delay), or zero.
+func stamp(m *stanza.Message) time.Time {
+	if m.Delay == nil {
+		return time.Time{}
+	}
+	return m.Delay.Stamp
+}
+
+// timeKey is the position an archive time gives (0: none, or outside the
+// years 2000–2141): microseconds since 2000 times 1024, the room left for
+// entries that share a timestamp. Keys stay below store.Provisional.
+func timeKey(t time.Time) store.Pos {
+	if t.IsZero() || t.Before(keyEpoch) {
+		return 0
+	}
+	us := t.Sub(keyEpoch).Microseconds() // saturates at about 292 years
+	if us >= int64(store.Provisional/keySpread) {
+		return 0
+	}
+	return store.Pos(us) * keySpread
+}
+
+var keyEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// posTime is the archive time a position keyed by time stands for.
+func posTime(p store.Pos) time.Time {
+	return keyEpoch.Add(time.Duration(p/keySpread) * time.Microsecond)
+}
+
+const keySpread store.Pos = 1024
+
+// posAfter places the archive entry that follows the one at prev (0: not
+// known) in archive order: at its time key when that sorts after prev,
+// otherwise right after prev; with neither, at fallback. Pure: every device
+// that pages over the same entries gives them the same positions.
+func posAfter(prev store.Pos, at time.Time, fallback store.Pos) store.Pos {
+	switch k := timeKey(at); {
+	case k > prev:
+		return k
+	case prev > 0:
+		return prev + 1
+	default:
+		return fallback
+	}
+}
+
+// posBefore places the archive entry that precedes the one at next in
+// archive order (paging backwards): at its time key when that sorts before
+// next, otherwise right before next.
+func posBefore(next store.Pos, at time.Time) store.Pos {
+	if k := timeKey(at); k > 0 && k < next {
+		return k
+	}
+	return next - 1
+}
+
+// overlapState is what a page of the overlap tells of the newest message
+// held when the catch-up began.
+type overlapState uint8
+
+const (
+	overlapPending overlapState = iota // not reached yet: the next page will tell
+	overlapHeld                        // the archive still holds it (or what came before it)
+	overlapLost                        // passed without it and without anything older: perhaps expired
+)
+
+// overlapVerdict judges one page of the overlap (results from a time before
+// seek, the newest archive id held, archived at seekTime): held when the
+// page has seek, or has passed it after results at or before seekTime (the
+// archive still holds older entries, so seek was deleted on its own, not
+// expired); lost when it has passed it with nothing older (the archive may
+// have expired it and more: paging after seek tells, by item-not-found);
+// pending otherwise. older carries over to the next page. A result without
+// a timestamp counts as past seek. Pure.
+func overlapVerdict(results []result, seek string, seekTime time.Time, older, complete bool) (overlapState, bool, string) {
+	passed := complete
+	for _, r := range results {
+		if r.id == seek {
+			return overlapHeld, true, "the page holds the newest message held"
+		}
+		if t := stamp(r.msg); t.IsZero() || t.After(seekTime) {
+			passed = true
+		} else {
+			older = true
+		}
+	}
+	switch {
+	case !passed:
+		return overlapPending, older, "the newest message held is further on"
+	case older:
+		return overlapHeld, older, "the newest message held is gone, what came before it is not: deleted, not expired"
+	}
+	return overlapLost, older, "past the newest message held without it or anything older"
 }
 
 // markBelow records what lies below the oldest range.
