@@ -914,10 +914,13 @@ func (s *Session) serve(ctx context.Context) error {
 // acknowledged", Prosody), as when the page is reloaded after presences
 // or IQ results. s.mu is held.
 func (s *Session) saveAndAck(ctx context.Context) error {
+	h := s.st.SM.Inbound
 	if err := s.save(ctx); err != nil {
 		return err
 	}
-	return s.write(MarshalA(s.st.SM.Inbound))
+	// What this session handled, never a count read back from the store:
+	// acknowledging more than the server sent ends the session.
+	return s.write(MarshalA(h))
 }
 
 // Close ends the session cleanly: the server ends it too (no resumption).
@@ -965,8 +968,11 @@ func (s *Session) save(ctx context.Context) error {
 		sameSession := st.SM.ID == s.st.SM.ID
 		*st = s.st.Clone()
 		if sameSession && serialAfter(in, st.SM.Inbound) {
+			// The handler committed a stanza the serve loop has not
+			// counted yet: the stored count stays, and the loop counts
+			// it itself (adopting it here would count it again later if
+			// the record was written by another session).
 			st.SM.Inbound = in
-			s.st.SM.Inbound = in
 		}
 		return nil
 	})
