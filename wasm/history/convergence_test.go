@@ -234,7 +234,8 @@ func converge(t *testing.T, kind xmppd.Kind) {
 		if ref == "" {
 			ref, refLines = h, lines
 		} else if h != ref {
-			t.Errorf("%s: history %s differs from %s's %s\n%s", d.name, h, devices[0].name, ref, firstDiff(refLines, lines))
+			t.Errorf("%s: history %s differs from %s's %s\n%s\n%s\n%s", d.name, h, devices[0].name, ref, firstDiff(refLines, lines),
+				around(t, devices[0], refLines, lines), around(t, d, lines, refLines))
 		}
 	}
 	unread := func(d *device) string {
@@ -300,6 +301,29 @@ func archiveOf(d *device, self string) (store.Archive, error) {
 		return err
 	})
 	return a, err
+}
+
+// around shows d's messages near the first place where its history (lines)
+// differs from other: position, archive time, archive id, body.
+func around(t *testing.T, d *device, lines, other []string) string {
+	i := 0
+	for i < min(len(lines), len(other)) && lines[i] == other[i] {
+		i++
+	}
+	if i >= len(lines) {
+		return ""
+	}
+	conv := lines[i][:strings.IndexByte(lines[i], '|')]
+	var s []string
+	ms := d.messages(t, conv)
+	for j, m := range ms {
+		if strings.HasSuffix(lines[i], "|"+m.Body) {
+			for _, n := range ms[max(0, j-4):min(len(ms), j+5)] {
+				s = append(s, fmt.Sprintf("  %s: %d %s %s %s", d.name, n.Pos, n.Time.Format(time.RFC3339Nano), n.ArchiveID, n.Body))
+			}
+		}
+	}
+	return strings.Join(s, "\n")
 }
 
 func firstDiff(a, b []string) string {

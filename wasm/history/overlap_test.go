@@ -171,7 +171,7 @@ func placed(t *testing.T, st *store.Memory) string {
 // from a little before E3, fetches it, and the device ends with the same
 // entries at the same positions as one that saw them all at once.
 func TestLateVisibleEntry(t *testing.T) {
-	e1 := entry{"1795231573000001", "2026-11-21T11:00:00.000001Z"}
+	e1 := entry{"1795231553000001", "2026-11-21T10:59:40.000001Z"}
 	e2 := entry{"1795231583000002", "2026-11-21T11:00:10.000002Z"}
 	e3 := entry{"1795231583000003", "2026-11-21T11:00:10.000003Z"}
 	e4 := entry{"1795231584000004", "2026-11-21T11:00:11.000004Z"}
@@ -179,8 +179,8 @@ func TestLateVisibleEntry(t *testing.T) {
 	late, lateSt := newTestEngine(t)
 	syncPages(t, late, []entry{e1, e3})
 	q := syncPages(t, late, []entry{e2, e3, e4})
-	if !strings.Contains(q, "<value>2026-11-21T11:00:05Z</value>") || strings.Contains(q, "<after>") {
-		t.Fatalf("the catch-up must page from 5 s before the newest held (11:00:10): %s", q)
+	if !strings.Contains(q, "<value>2026-11-21T11:00:00Z</value>") || strings.Contains(q, "<after>") {
+		t.Fatalf("the catch-up must page from 10 s before the newest held (11:00:10): %s", q)
 	}
 	ontime, ontimeSt := newTestEngine(t)
 	syncPages(t, ontime, []entry{e1, e2, e3, e4})

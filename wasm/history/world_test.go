@@ -88,8 +88,14 @@ func (w *world) device(t *testing.T, name, user string, crash ...func() bool) *d
 func (w *world) start(t *testing.T, d *device) {
 	t.Helper()
 	var log *slog.Logger
-	if os.Getenv("WAXWING_HISTORY_LOG") != "" {
-		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("dev", d.name)
+	if v := os.Getenv("WAXWING_HISTORY_LOG"); v != "" {
+		// WAXWING_HISTORY_LOG=1: everything; =info: what the engine
+		// reports at Info and above.
+		level := slog.LevelDebug
+		if v == "info" {
+			level = slog.LevelInfo
+		}
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})).With("dev", d.name)
 	}
 	eng, err := history.New(history.Config{Store: d.st, Self: w.jid(d.user), PageSize: 50, Log: log})
 	if err != nil {

@@ -485,18 +485,22 @@ func (e *Engine) commitPage(ctx context.Context, qq *query, results []result, fi
 				top = arch.Ranges[len(arch.Ranges)-1].LastPos
 				fallback = top + 1
 			}
-			late := 0
+			late, behind := 0, time.Duration(0)
 			for i, r := range results {
 				if !held[i] {
 					pos[i] = posAfter(prev, stamp(r.msg), fallback)
-					if pos[i] < top {
-						late++ // visible only after a later entry was fetched
+					if pos[i] < top && (r.msg.HasBody || len(r.msg.OOB) > 0) {
+						// Visible only after a later entry was fetched
+						// (entries without a body are not stored: they
+						// are never held).
+						late++
+						behind = max(behind, posTime(top).Sub(posTime(pos[i])))
 					}
 				}
 				prev = pos[i]
 			}
 			if late > 0 {
-				e.log.Info("catch-up: the overlap fetched entries the archive showed late", "count", late)
+				e.log.Info("catch-up: the overlap fetched entries the archive showed late", "count", late, "behind", behind)
 			}
 			newest = prev
 		}
