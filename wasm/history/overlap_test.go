@@ -250,3 +250,44 @@ func TestOverlapFindsExpiry(t *testing.T) {
 		t.Fatalf("messages %q", got)
 	}
 }
+
+// ejabberd under heavy load showed entries later than any fixed overlap (in
+// the convergence test: 9.6 s with 250 results a page). A message seen live
+// with its archive id is awaited: until an archive page brings it, each
+// catch-up reaches back to when it came, however far the newest entry held
+// has moved on.
+func TestAwaitedLiveCopy(t *testing.T) {
+	now := at("2026-11-21T11:00:00.5Z")
+	st := store.NewMemory()
+	e, err := New(Config{Store: st, Self: self, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e1 := entry{"1795230000000001", "2026-11-21T10:00:00.000001Z"}
+	e2 := entry{"1795233600000002", "2026-11-21T11:00:00.000002Z"}
+	e3 := entry{"1795233600000003", "2026-11-21T11:00:00.000003Z"}
+	e4 := entry{"1795233900000004", "2026-11-21T11:05:00.000004Z"}
+	syncPages(t, e, []entry{e1, e3})
+	// e2 comes live; the archive does not show it for minutes.
+	feed(t, e, chat("bob@x/a", "m-"+e2.id, "m-"+e2.id, "m-"+e2.id, self, e2.id))
+	now = at("2026-11-21T11:05:00.5Z")
+	syncPages(t, e, []entry{e3, e4})
+	if r, _ := latestRange(t, e); r.Last != e4.id {
+		t.Fatalf("coverage ends at %s", r.Last)
+	}
+	q := syncPages(t, e, []entry{e2, e3, e4})
+	if !strings.Contains(q, "<value>2026-11-21T10:59:50Z</value>") {
+		t.Fatalf("the catch-up must reach back to 10 s before e2 came (11:00:00): %s", q)
+	}
+	ontime, ontimeSt := newTestEngine(t)
+	syncPages(t, ontime, []entry{e1, e2, e3, e4})
+	if got, want := placed(t, st), placed(t, ontimeSt); got != want {
+		t.Fatalf("positions differ:\n awaited %s\n ontime  %s", got, want)
+	}
+	e.mu.Lock()
+	n := len(e.awaited)
+	e.mu.Unlock()
+	if n != 0 {
+		t.Fatalf("%d archive ids still awaited", n)
+	}
+}
