@@ -122,9 +122,6 @@ func (e *Engine) apply(tx store.Tx, it item, touched map[string]bool) error {
 	}
 	if it.archiveID != "" {
 		msg.ArchiveBy, msg.ArchiveID = e.cfg.Self, it.archiveID
-		if !it.confirm {
-			e.awaitArchive(it.archiveID)
-		}
 	}
 	_, err := tx.PutMessage(msg)
 	return err
@@ -149,9 +146,6 @@ func (e *Engine) merge(tx store.Tx, old store.Message, it item, dir store.Direct
 	}
 	if dir == store.Outbound && m.ArchiveID != "" && m.State < store.StateAcked {
 		m.State = store.StateAcked
-	}
-	if !it.confirm && it.archiveID != "" && m.Pos >= store.Provisional {
-		e.awaitArchive(it.archiveID)
 	}
 	// An archive id that is not (or no longer) the message's own names the
 	// same message: read state kept under it moves to the message's id.

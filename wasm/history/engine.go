@@ -84,9 +84,6 @@ type Engine struct {
 	mdsDirty map[string]bool    // read state to publish when online
 	bound    *query             // the catch-up AfterBind sent on the connection coming up, or nil
 	rekeyed  bool               // read state moved to another archive id: publish it
-	// awaited: archive ids of messages seen live and not yet placed by an
-	// archive page, with when they came (the overlap reaches back to them).
-	awaited map[string]time.Time
 
 	flushMu sync.Mutex
 }
@@ -99,7 +96,7 @@ func New(cfg Config) (*Engine, error) {
 	return &Engine{
 		cfg: cfg, log: cfg.Log,
 		queries: map[string]*query{}, calls: map[string]pending{},
-		mdsDirty: map[string]bool{}, awaited: map[string]time.Time{},
+		mdsDirty: map[string]bool{},
 	}, nil
 }
 

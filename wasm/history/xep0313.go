@@ -152,7 +152,7 @@ func (e *Engine) newCatchUp(ctx context.Context, meta []byte) ([]byte, error) {
 				return nil, nil
 			}
 		}
-		q.overlap(r, e.cfg.Overlap, e.oldestAwaited())
+		q.overlap(r, e.cfg.Overlap)
 	} else {
 		q.kind = latest
 	}
@@ -170,20 +170,13 @@ func (e *Engine) newCatchUp(ctx context.Context, meta []byte) ([]byte, error) {
 // instead: never below the range (that is FetchOlder's). Where positions are
 // not archive times (a server without timestamps, positions from before they
 // were used), it pages after the newest entry, as without overlap.
-//
-// awaited, when not zero, is when the oldest message seen live with an
-// archive id but not yet in an archive page came: the overlap reaches back
-// to it, however late the archive shows it.
-func (q *query) overlap(r store.Range, overlap time.Duration, awaited time.Time) {
+func (q *query) overlap(r store.Range, overlap time.Duration) {
 	floor := timeKey(keyFloor)
 	if r.First == r.Last || r.LastPos < floor || r.LastPos >= store.Provisional {
 		return
 	}
 	last := posTime(r.LastPos)
 	from := last.Truncate(time.Second).Add(-overlap)
-	if !awaited.IsZero() && awaited.Add(-overlap).Before(from) {
-		from = awaited.Truncate(time.Second).Add(-overlap)
-	}
 	q.seek, q.seekTime, q.seekPos = r.Last, last, r.LastPos
 	// A position keyed by time is at most a second's ties away from its
 	// entry's time: a first entry two seconds before the overlap is
@@ -411,11 +404,6 @@ func (e *Engine) archiveAnswer(ctx context.Context, q *query, raw []byte, iq sta
 	q.mu.Lock()
 	q.prev = prev
 	q.mu.Unlock()
-	e.mu.Lock()
-	for _, r := range results {
-		delete(e.awaited, r.id)
-	}
-	e.mu.Unlock()
 	e.publishRekeyed(ctx)
 	if q.kind == forward && !fin.Complete && len(results) > 0 {
 		q.mu.Lock()
@@ -564,40 +552,6 @@ func (e *Engine) commitPage(ctx context.Context, qq *query, results []result, fi
 	})
 	return newest, err
 }
-
-// awaitArchive notes that a message with archive id came live and is not
-// placed yet.
-func (e *Engine) awaitArchive(id string) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if _, ok := e.awaited[id]; !ok {
-		e.awaited[id] = e.cfg.Now()
-	}
-}
-
-// oldestAwaited returns when the oldest message still awaited from the
-// archive came, or zero. One awaited longer than awaitLimit is given up on
-// (an id the archive never shows would otherwise widen every catch-up): a
-// message that has it stays provisional, after those the archive placed.
-func (e *Engine) oldestAwaited() time.Time {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	now := e.cfg.Now()
-	var oldest time.Time
-	for id, t := range e.awaited {
-		if now.Sub(t) > awaitLimit {
-			e.log.Warn("catch-up: an archive id seen live never came in an archive page", "id", id)
-			delete(e.awaited, id)
-			continue
-		}
-		if oldest.IsZero() || t.Before(oldest) {
-			oldest = t
-		}
-	}
-	return oldest
-}
-
-const awaitLimit = 10 * time.Minute
 
 // placedAt returns the position of what the store holds under an archive
 // id, if the archive has placed it: a message or an edit.
