@@ -179,8 +179,8 @@ func TestLateVisibleEntry(t *testing.T) {
 	late, lateSt := newTestEngine(t)
 	syncPages(t, late, []entry{e1, e3})
 	q := syncPages(t, late, []entry{e2, e3, e4})
-	if !strings.Contains(q, "<value>2026-11-21T11:00:00Z</value>") || strings.Contains(q, "<after>") {
-		t.Fatalf("the catch-up must page from 10 s before the newest held (11:00:10): %s", q)
+	if !strings.Contains(q, "<value>2026-11-21T11:00:05Z</value>") || strings.Contains(q, "<after>") {
+		t.Fatalf("the catch-up must page from 5 s before the newest held (11:00:10): %s", q)
 	}
 	ontime, ontimeSt := newTestEngine(t)
 	syncPages(t, ontime, []entry{e1, e2, e3, e4})
