@@ -76,15 +76,16 @@ type Engine struct {
 	log *slog.Logger
 	cl  *client.Client
 
-	mu       sync.Mutex
-	seq      int
-	lastProv store.Pos
-	cu       *query             // the forward catch-up in flight, if any
-	queries  map[string]*query  // archive queries in flight, by id
-	calls    map[string]pending // other IQs in flight, by id
-	mdsDirty map[string]bool    // read state to publish when online
-	bound    *query             // the catch-up AfterBind sent on the connection coming up, or nil
-	rekeyed  bool               // read state moved to another archive id: publish it
+	mu            sync.Mutex
+	seq           int
+	lastProv      store.Pos
+	cu            *query             // the forward catch-up in flight, if any
+	queries       map[string]*query  // archive queries in flight, by id
+	calls         map[string]pending // other IQs in flight, by id
+	mdsDirty      map[string]bool    // read state to publish when online
+	bound         *query             // the catch-up AfterBind sent on the connection coming up, or nil
+	rekeyed       bool               // read state moved to another archive id: publish it
+	mdsConfigured bool               // the read state node's max_items raised (configureMDS)
 
 	flushMu sync.Mutex
 }

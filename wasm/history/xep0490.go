@@ -102,7 +102,14 @@ func (e *Engine) applyDisplayed(ctx context.Context, items []stanza.Displayed, h
 			if err != nil {
 				return err
 			}
-			if known && c.ReadPos != 0 && m.Pos < c.ReadPos {
+			// Only positions the archive has placed, on both sides,
+			// compare: a provisional one or one held under an id not
+			// (yet) resolved says nothing of the archive's order.
+			own, err := e.readPlaced(tx, c)
+			if err != nil {
+				return err
+			}
+			if known && own && m.Pos < c.ReadPos {
 				if fetched {
 					republish = append(republish, chat)
 				}
@@ -248,9 +255,11 @@ func (e *Engine) publishDirty(ctx context.Context) error {
 				return e.call(id2, stanza.MDSPublishCompat(id2, d), func(_ context.Context, raw []byte) error {
 					if iq, err := stanza.ParseIQ(raw); err == nil && iq.Error != nil {
 						e.log.Warn("read state: publish refused", "condition", iq.Error.Condition)
+						e.published(conv, c.ReadUpTo)
+						return nil
 					}
 					e.published(conv, c.ReadUpTo)
-					return nil
+					return e.configureMDS(conv)
 				})
 			}
 			e.log.Warn("read state: publish refused", "condition", iq.Error.Condition)
@@ -304,4 +313,51 @@ func (e *Engine) RefreshReadState(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// readPlaced reports whether c's read position is a message the archive has
+// placed, held under the id read up to: only such a position can be
+// compared with another device's.
+func (e *Engine) readPlaced(tx store.Tx, c store.Conversation) (bool, error) {
+	if c.ReadUpTo == "" || c.ReadPos == 0 || c.ReadPos >= store.Provisional {
+		return false, nil
+	}
+	m, ok, err := tx.MessageByArchiveID(e.cfg.Self, c.ReadUpTo)
+	return ok && m.Pos == c.ReadPos, err
+}
+
+// configureMDS raises the node's max_items once per engine after a publish
+// without publish-options (ejabberd 23.01 creates PEP nodes with max_items
+// 1, so each conversation's item would evict the others'), then publishes
+// every conversation's position again: what the small node dropped.
+func (e *Engine) configureMDS(conv string) error {
+	e.mu.Lock()
+	done := e.mdsConfigured
+	e.mdsConfigured = true
+	e.mu.Unlock()
+	if done {
+		return nil
+	}
+	id := e.nextID("mdsc")
+	raw := []byte("<iq xmlns='jabber:client' type='set' id='" + id + "'><pubsub xmlns='http://jabber.org/protocol/pubsub#owner'><configure node='" + stanza.NSMDS +
+		"'><x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE' type='hidden'><value>http://jabber.org/protocol/pubsub#node_config</value></field>" +
+		"<field var='pubsub#max_items'><value>max</value></field></x></configure></pubsub></iq>")
+	return e.call(id, raw, func(ctx context.Context, raw []byte) error {
+		if iq, err := stanza.ParseIQ(raw); err == nil && iq.Error != nil {
+			e.log.Warn("read state: node configuration refused", "condition", iq.Error.Condition)
+			return nil
+		}
+		cs, err := e.cfg.Store.Conversations(ctx)
+		if err != nil {
+			return err
+		}
+		e.mu.Lock()
+		for _, c := range cs {
+			if c.ReadUpTo != "" {
+				e.mdsDirty[c.Peer] = true
+			}
+		}
+		e.mu.Unlock()
+		return e.publishDirty(ctx)
+	})
 }

@@ -50,7 +50,8 @@ func MDSPublish(id string, d Displayed) []byte {
 // MDSPublishCompat is MDSPublish with only the publish-options every PEP
 // service knows (persist_items, access_model), for servers that refuse the
 // others with resource-constraint (ejabberd before 23.04: processone/ejabberd
-// #3044). Their defaults keep enough items (ejabberd: 1000).
+// #3044). A node they create this way may keep one item only (ejabberd 23.01): the
+// sync engine raises its max_items after such a publish.
 func MDSPublishCompat(id string, d Displayed) []byte {
 	return mdsPublish(id, d, field{"pubsub#persist_items", "true"}, field{"pubsub#access_model", "whitelist"})
 }
