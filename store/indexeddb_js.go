@@ -459,6 +459,23 @@ func (s *IndexedDB) Contacts(ctx context.Context) ([]Contact, error) {
 	return idbReadAll(ctx, s, osContacts, func(a, b Contact) int { return strings.Compare(a.JID, b.JID) })
 }
 
+// Archive returns what is held of an archive, in a read-only transaction.
+func (s *IndexedDB) Archive(ctx context.Context, jid string) (Archive, error) {
+	a := Archive{JID: jid}
+	err := s.view(ctx, []string{osArchives}, func(t *idbTxn) error {
+		st, err := t.store(osArchives)
+		if err != nil {
+			return err
+		}
+		got, ok, err := idbGet[Archive](t, st, jid)
+		if ok {
+			a = got
+		}
+		return err
+	})
+	return a, err
+}
+
 // idbReadAll returns every record of an object store, sorted by order.
 func idbReadAll[T any](ctx context.Context, s *IndexedDB, store string, order func(a, b T) int) ([]T, error) {
 	var all []T

@@ -974,14 +974,17 @@ func (x *idbTx) PutContact(c Contact) (uint64, error) {
 }
 
 func (x *idbTx) DeleteContact(jid string) error {
-	if err := x.check(); err != nil {
+	if _, ok, err := x.Contact(jid); err != nil || !ok {
 		return err
 	}
 	st, err := x.t.store(osContacts)
 	if err != nil {
 		return err
 	}
-	_, err = x.t.call("delete", st, "delete", jid)
+	if _, err = x.t.call("delete", st, "delete", jid); err != nil {
+		return err
+	}
+	_, err = x.stamp()
 	return err
 }
 

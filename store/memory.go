@@ -156,6 +156,17 @@ func (s *Memory) Contacts(context.Context) ([]Contact, error) {
 	return cs, err
 }
 
+// Archive returns what is held of an archive.
+func (s *Memory) Archive(_ context.Context, jid string) (Archive, error) {
+	a := Archive{JID: jid}
+	err := s.view(func(d *data) {
+		if x := d.archives[jid]; x != nil {
+			a = cloneArchive(x)
+		}
+	})
+	return a, err
+}
+
 // Close drops the data; every later call returns ErrClosed.
 func (s *Memory) Close() error {
 	s.mu.Lock()
@@ -469,7 +480,11 @@ func (t *memTx) DeleteContact(jid string) error {
 	if err := t.check(); err != nil {
 		return err
 	}
+	if current(t.ov.contacts, t.base.contacts, jid) == nil {
+		return nil
+	}
 	t.ov.contacts[jid] = nil
+	t.stamp()
 	return nil
 }
 

@@ -48,8 +48,13 @@ type Store interface {
 	// they bring the reader to. An Edit bumps its target's Version.
 	MessagesSince(ctx context.Context, conv string, v uint64) ([]Message, uint64, error)
 
-	// Contacts returns the roster, by JID.
+	// Contacts returns the roster, by JID. The roster is small and has no
+	// feed of its own: read it again when Version has moved.
 	Contacts(ctx context.Context) ([]Contact, error)
+
+	// Archive returns what is held of an archive (Tx.Archive), in a
+	// read-only transaction.
+	Archive(ctx context.Context, jid string) (Archive, error)
 
 	// Close releases the store; later calls return ErrClosed.
 	Close() error
@@ -94,7 +99,9 @@ type Tx interface {
 	LastMessage(conv string) (Message, bool, error)
 
 	// Contact looks a roster item up; PutContact inserts or replaces it;
-	// DeleteContact removes it (no error if absent).
+	// DeleteContact removes it (no error if absent) and, if it was there,
+	// stamps a new store version, so that readers of the change feed see
+	// that the roster changed.
 	Contact(jid string) (Contact, bool, error)
 	PutContact(Contact) (uint64, error)
 	DeleteContact(jid string) error

@@ -1244,6 +1244,10 @@ func testArchive(t *testing.T, s store.Store) {
 			a, err = tx.Archive(jid)
 			return err
 		})
+		// The read-only getter sees the same.
+		if b, err := s.Archive(ctx, jid); err != nil || !reflect.DeepEqual(a, b) {
+			t.Errorf("Store.Archive(%s) = %+v, %v; Tx.Archive = %+v", jid, b, err, a)
+		}
 		return a
 	}
 	want.Version = v
@@ -1301,12 +1305,17 @@ func testContacts(t *testing.T, s store.Store) {
 		return nil
 	})
 
-	update(t, s, func(tx store.Tx) error {
-		if err := tx.DeleteContact("b@example.org"); err != nil {
-			return err
-		}
-		return tx.DeleteContact("nobody@example.org") // absent: no error
-	})
+	// Deleting what is absent changes nothing; deleting a contact moves the
+	// store version, so that the change feed's readers notice.
+	before := version(t, s)
+	update(t, s, func(tx store.Tx) error { return tx.DeleteContact("nobody@example.org") })
+	if v := version(t, s); v != before {
+		t.Errorf("Version after deleting an absent contact = %d, want %d", v, before)
+	}
+	update(t, s, func(tx store.Tx) error { return tx.DeleteContact("b@example.org") })
+	if v := version(t, s); v <= before {
+		t.Errorf("Version after deleting a contact = %d, want above %d", v, before)
+	}
 	cs[0].Groups = nil
 	vs = putEach(t, s, store.Tx.PutContact, cs[0])
 	want = []store.Contact{want[0], cs[0]}
