@@ -17,13 +17,11 @@ import (
 
 // feed is a tab's position in the change feed and what it has read.
 type feed struct {
-	ver       uint64 // store version read up to
-	convs     map[string]store.Conversation
-	contacts  map[string]store.Contact
-	roster    []store.Contact
-	arch      store.Archive
-	archAt    time.Time // when arch was read
-	archLater bool      // a reread is scheduled
+	ver      uint64 // store version read up to
+	convs    map[string]store.Conversation
+	contacts map[string]store.Contact
+	roster   []store.Contact
+	arch     store.Archive
 
 	chat    string // conversation whose messages are held
 	chatVer uint64
@@ -32,9 +30,6 @@ type feed struct {
 	all     bool                     // msgs reach the conversation's oldest stored message
 	marked  string                   // LastKey of the open chat last marked read
 }
-
-// archiveEvery is how often a busy feed rereads the archive's coverage.
-const archiveEvery = 2 * time.Second
 
 // notifyStore tells the app about every committed transaction of this tab.
 type notifyStore struct {
@@ -48,20 +43,6 @@ func (s *notifyStore) Update(ctx context.Context, f func(tx store.Tx) error) err
 		s.changed()
 	}
 	return err
-}
-
-// readArchive reads the own archive's coverage without signalling a change.
-func readArchive(ctx context.Context, st store.Store, jid string) (store.Archive, error) {
-	if n, ok := st.(*notifyStore); ok {
-		st = n.Store
-	}
-	var a store.Archive
-	err := st.Update(ctx, func(tx store.Tx) error {
-		var err error
-		a, err = tx.Archive(jid)
-		return err
-	})
-	return a, err
 }
 
 // refresh reads what changed and shows the new view. It reports whether
@@ -122,28 +103,19 @@ func (a *App) read(ctx context.Context, st store.Store, jid, open string, limit 
 	for _, c := range convs {
 		f.convs[c.Peer] = c
 	}
-	// The roster is small, and a deleted contact leaves no version behind:
-	// it is read whole each time.
-	if f.roster, err = st.Contacts(ctx); err != nil {
-		return false, false, err
-	}
-	f.contacts = make(map[string]store.Contact, len(f.roster))
-	for _, c := range f.roster {
-		f.contacts[c.JID] = c
-	}
-	// The archive's coverage only places gap markers: during a burst it is
-	// read at most every archiveEvery (its read is a read-write
-	// transaction, which would queue behind the engine's writes).
-	reload := open != "" && (f.chat != open || f.chatLim != limit || f.msgs == nil)
-	if now := a.cfg.Now(); f.arch.JID == "" || reload || ((changed || f.archLater) && now.Sub(f.archAt) >= archiveEvery) {
-		f.archAt, f.archLater = now, false
-		if f.arch, err = readArchive(ctx, st, jid); err != nil {
+	// The roster (small, with no feed of its own) and the archive's
+	// coverage (for the gap markers) are read again when the store moved.
+	if changed || f.contacts == nil {
+		if f.roster, err = st.Contacts(ctx); err != nil {
 			return false, false, err
 		}
-	} else if changed && !f.archLater {
-		// Read it once the burst is over.
-		f.archLater = true
-		time.AfterFunc(archiveEvery, a.changed)
+		f.contacts = make(map[string]store.Contact, len(f.roster))
+		for _, c := range f.roster {
+			f.contacts[c.JID] = c
+		}
+		if f.arch, err = st.Archive(ctx, jid); err != nil {
+			return false, false, err
+		}
 	}
 	if open != "" {
 		if f.chat != open || f.chatLim != limit || f.msgs == nil {

@@ -293,13 +293,7 @@ func (e *Engine) FetchOlder(ctx context.Context) (bool, error) {
 
 // archive reads what the store holds of the own archive.
 func (e *Engine) archive(ctx context.Context) (store.Archive, error) {
-	var a store.Archive
-	err := e.cfg.Store.Update(ctx, func(tx store.Tx) error {
-		var err error
-		a, err = tx.Archive(e.cfg.Self)
-		return err
-	})
-	return a, err
+	return e.cfg.Store.Archive(ctx, e.cfg.Self)
 }
 
 // archiveResult buffers one result of a query in flight; results of
