@@ -200,7 +200,7 @@ func (a *App) openAccount(ctx context.Context, jid string) error {
 		return err
 	}
 	st := &notifyStore{Store: inner, changed: a.committed}
-	eng, err := history.New(history.Config{Store: st, Self: jid, Log: a.log.With("part", "history")})
+	eng, err := history.New(history.Config{Store: st, Self: jid, Log: a.log.With("part", "history"), OnPresence: a.setPresence})
 	if err != nil {
 		inner.Close()
 		return err

@@ -36,13 +36,6 @@ func startPeer(t *testing.T, url, origin, jid, password string) *peer {
 	p.eng = eng
 	cfg := client.Config{URL: url, JID: jid, Dial: &xmppws.Options{HTTPHeader: http.Header{"Origin": {origin}}}}
 	eng.Wire(&cfg)
-	cfg.Handler = client.HandlerFunc(func(ctx context.Context, raw []byte, h uint32) error {
-		if _, local := client.ElementName(raw); local == "presence" {
-			_, _, err := eng.HandlePresence(ctx, raw, h)
-			return err
-		}
-		return eng.HandleStanza(ctx, raw, h)
-	})
 	ctx, cancel := context.WithCancel(context.Background())
 	online := make(chan struct{}, 1)
 	cl := client.NewClient(cfg, client.Credentials{Password: password}, client.Options{
@@ -286,6 +279,12 @@ func TestIntegrationContactsAndOffline(t *testing.T) {
 	waitView(t, tb, "carol both ways", 20*time.Second, func(v ui.App) bool {
 		c, ok := contact(v, jid("carol"))
 		return ok && c.Subscription == "both" && !requested(v, jid("carol"))
+	})
+	// Once alice may see it, carol's availability (her device is online)
+	// is shown: live, never stored.
+	waitView(t, tb, "carol available", 20*time.Second, func(v ui.App) bool {
+		c, ok := contact(v, jid("carol"))
+		return ok && c.Presence == "available"
 	})
 
 	// Dave asks; alice denies: the request goes, dave is not a contact.

@@ -130,16 +130,6 @@ func (a *App) runSession(ctx context.Context, jid, password string) error {
 		Log: a.log.With("part", "client"), Now: a.cfg.Now,
 	}
 	eng.Wire(&cfg)
-	cfg.Handler = client.HandlerFunc(func(ctx context.Context, raw []byte, h uint32) error {
-		if _, local := client.ElementName(raw); local == "presence" {
-			p, show, err := eng.HandlePresence(ctx, raw, h)
-			if show {
-				a.setPresence(p)
-			}
-			return err
-		}
-		return eng.HandleStanza(ctx, raw, h)
-	})
 	var failed error
 	s.cl = client.NewClient(cfg, client.Credentials{Password: password}, client.Options{
 		OnState: func(ls client.LinkState) {

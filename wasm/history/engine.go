@@ -35,6 +35,9 @@ type Config struct {
 	// with 250 results a page). Default 5 s (the window starts at a whole
 	// second: 5 to 6 s), within [1 s, 1 h].
 	Overlap time.Duration
+	// OnPresence, if set, is told each contact's availability (RFC 6121
+	// §4): live state, never stored.
+	OnPresence func(stanza.Presence)
 }
 
 // Validate checks the configuration and fills in the defaults.
@@ -230,8 +233,14 @@ func (e *Engine) HandleStanza(ctx context.Context, raw []byte, h uint32) error {
 		return e.handleMessage(ctx, raw, h)
 	case "iq":
 		return e.handleIQ(ctx, raw)
+	case "presence":
+		p, show, err := e.handlePresence(ctx, raw, h)
+		if show && e.cfg.OnPresence != nil {
+			e.cfg.OnPresence(p)
+		}
+		return err
 	}
-	return nil // presence: shown live by the app (later), not stored
+	return nil
 }
 
 func (e *Engine) handleMessage(ctx context.Context, raw []byte, h uint32) error {

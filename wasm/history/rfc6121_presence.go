@@ -18,12 +18,12 @@ import (
 	"github.com/waxwing-im/waxwing/wasm/stanza"
 )
 
-// HandlePresence applies one inbound presence: a subscription request from
-// someone else is stored, in one transaction with the XEP-0198 count h. It
-// returns the parsed presence (for the app's live availability) and whether
-// the caller should show it: presences from the account itself, and
-// malformed ones, are not.
-func (e *Engine) HandlePresence(ctx context.Context, raw []byte, h uint32) (stanza.Presence, bool, error) {
+// handlePresence applies one inbound presence (HandleStanza): a
+// subscription request from someone else is stored, in one transaction with
+// the XEP-0198 count h. It returns the parsed presence and whether it is a
+// contact's availability to show (Config.OnPresence): presences from the
+// account itself, and malformed ones, are not.
+func (e *Engine) handlePresence(ctx context.Context, raw []byte, h uint32) (stanza.Presence, bool, error) {
 	p, err := stanza.ParsePresence(raw)
 	if err != nil {
 		e.log.Info("ignoring a malformed presence", "err", err)

@@ -25,17 +25,22 @@ func contacts(t *testing.T, st store.Store) map[string]store.Contact {
 func TestPresenceSubscriptionRequests(t *testing.T) {
 	ctx := context.Background()
 	e, st := newTestEngine(t)
+	var shown []stanza.Presence
+	e.cfg.OnPresence = func(p stanza.Presence) { shown = append(shown, p) }
 	pres := func(from, typ string, h uint32) (stanza.Presence, bool) {
 		t.Helper()
 		raw := "<presence xmlns='jabber:client' from='" + from + "'"
 		if typ != "" {
 			raw += " type='" + typ + "'"
 		}
-		p, show, err := e.HandlePresence(ctx, []byte(raw+"><show>away</show></presence>"), h)
-		if err != nil {
+		shown = nil
+		if err := e.HandleStanza(ctx, []byte(raw+"><show>away</show></presence>"), h); err != nil {
 			t.Fatal(err)
 		}
-		return p, show
+		if len(shown) == 0 {
+			return stanza.Presence{}, false
+		}
+		return shown[0], true
 	}
 
 	// A request is stored with its XEP-0198 count, and is not shown as
