@@ -19,9 +19,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -39,6 +36,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/waxwing-im/waxwing/bridge"
+	"github.com/waxwing-im/waxwing/internal/e2e"
 	"github.com/waxwing-im/waxwing/internal/xmppd"
 	"github.com/waxwing-im/waxwing/static"
 )
@@ -48,41 +46,12 @@ const btStep = 20 * time.Second
 
 // --- prerequisites ----------------------------------------------------------
 
-// btMissing skips t, or fails it when the environment variable CI is set,
-// saying what is missing and how to fix it.
-func btMissing(t testing.TB, msg string) {
-	t.Helper()
-	if os.Getenv("CI") != "" {
-		t.Fatalf("%s (CI is set, so this is not skipped)", msg)
-	}
-	t.Skip(msg)
-}
-
-// btChromium returns the Chromium binary: $WAXWING_CHROMIUM, or chromium on
-// $PATH, or /usr/bin/chromium.
-func btChromium(t testing.TB) string {
-	t.Helper()
-	if p := os.Getenv("WAXWING_CHROMIUM"); p != "" {
-		if _, err := exec.LookPath(p); err != nil {
-			btMissing(t, fmt.Sprintf("WAXWING_CHROMIUM=%q: %v; unset it or apt-get install chromium", p, err))
-		}
-		return p
-	}
-	for _, p := range []string{"chromium", "/usr/bin/chromium"} {
-		if path, err := exec.LookPath(p); err == nil {
-			return path
-		}
-	}
-	btMissing(t, "browser tests need Chromium, which is not installed: apt-get install chromium")
-	return ""
-}
-
 // btRequireWasm skips (fails under CI) when the browser program was not
 // built into static/dist before this test binary was compiled.
 func btRequireWasm(t testing.TB) {
 	t.Helper()
 	if !static.WasmBuilt() {
-		btMissing(t, "the browser program (static/dist/app.wasm) is not built into this binary: run make build")
+		e2e.Missing(t, "the browser program (static/dist/app.wasm) is not built into this binary: run make build")
 	}
 }
 
@@ -91,7 +60,7 @@ func btRequireWasm(t testing.TB) {
 func btRequireProsody(t testing.TB) {
 	t.Helper()
 	if err := xmppd.Available(xmppd.Prosody); err != nil {
-		btMissing(t, fmt.Sprintf("%v (apt-get install prosody prosody-modules lua-unbound)", err))
+		e2e.Missing(t, fmt.Sprintf("%v (apt-get install prosody prosody-modules lua-unbound)", err))
 	}
 }
 
@@ -181,28 +150,6 @@ func (l *btLog) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.buf.String()
-}
-
-// --- artifacts ------------------------------------------------------------------
-
-// btArtifactsDir is $WAXWING_ARTIFACTS, or artifacts/ at the repository root.
-func btArtifactsDir(t testing.TB) string {
-	t.Helper()
-	if d := os.Getenv("WAXWING_ARTIFACTS"); d != "" {
-		return d
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for d := dir; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return filepath.Join(d, "artifacts")
-		}
-		if filepath.Dir(d) == d {
-			return filepath.Join(dir, "artifacts")
-		}
-	}
 }
 
 // --- Chromium, driven by chromedp -----------------------------------------------
@@ -434,16 +381,6 @@ func (p *btPage) seen() ([]*network.Response, []string, []*network.WebSocketResp
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return slices.Clone(p.responses), slices.Clone(p.webSockets), slices.Clone(p.handshakes)
-}
-
-// headerValue looks a header up case-insensitively in CDP headers.
-func headerValue(h network.Headers, name string) (string, bool) {
-	for k, v := range h {
-		if strings.EqualFold(k, name) {
-			return fmt.Sprint(v), true
-		}
-	}
-	return "", false
 }
 
 // --- frame-logging proxy --------------------------------------------------------

@@ -30,6 +30,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/waxwing-im/waxwing/bridge"
+	"github.com/waxwing-im/waxwing/internal/e2e"
 	"github.com/waxwing-im/waxwing/internal/xmppd"
 	"github.com/waxwing-im/waxwing/internal/xmppd/xmppdtest"
 )
@@ -163,7 +164,7 @@ func violations(t *testing.T, p *btPage) []btViolation {
 // error; app.wasm arrives brotli-compressed and immutable, and the
 // WebSocket speaks the xmpp subprotocol.
 func TestBrowserShell(t *testing.T) {
-	chromium := btChromium(t)
+	chromium := e2e.ChromiumPath(t)
 	btRequireWasm(t)
 	btRequireProsody(t)
 	t0 := time.Now()
@@ -179,7 +180,7 @@ func TestBrowserShell(t *testing.T) {
 			t.Errorf("screenshot: %v", err)
 			return
 		}
-		dir := btArtifactsDir(t)
+		dir := e2e.ArtifactsDir()
 		file := filepath.Join(dir, "browser-shell.png")
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Errorf("screenshot: %v", err)
@@ -219,8 +220,8 @@ func TestBrowserShell(t *testing.T) {
 			continue
 		}
 		wasmSeen++
-		ce, _ := headerValue(r.Headers, "Content-Encoding")
-		cc, _ := headerValue(r.Headers, "Cache-Control")
+		ce, _ := e2e.HeaderValue(r.Headers, "Content-Encoding")
+		cc, _ := e2e.HeaderValue(r.Headers, "Cache-Control")
 		t.Logf("app.wasm: %d %s, Content-Encoding %q, Cache-Control %q", r.Status, r.MimeType, ce, cc)
 		if r.Status != http.StatusOK {
 			t.Errorf("app.wasm: status %d", r.Status)
@@ -249,7 +250,7 @@ func TestBrowserShell(t *testing.T) {
 		}
 	}
 	for _, r := range handshakes {
-		proto, _ := headerValue(r.Headers, "Sec-WebSocket-Protocol")
+		proto, _ := e2e.HeaderValue(r.Headers, "Sec-WebSocket-Protocol")
 		t.Logf("WebSocket handshake: %d, Sec-WebSocket-Protocol %q", r.Status, proto)
 		if r.Status != http.StatusSwitchingProtocols || proto != "xmpp" {
 			t.Errorf("WebSocket handshake: status %d, subprotocol %q; want 101 and xmpp", r.Status, proto)
@@ -345,7 +346,7 @@ func btTry(t *testing.T, p *btPage, url, protocol string) btTryResult {
 // while the same server is reachable from a page without CSP and the
 // shell's own relay stays allowed.
 func TestBrowserCSPBlocksForeignSockets(t *testing.T) {
-	chromium := btChromium(t)
+	chromium := e2e.ChromiumPath(t)
 	// The shell's CSP does not depend on the upstream or on the wasm: an
 	// unreachable upstream keeps this test free of Prosody.
 	dead := btListen(t)
@@ -578,7 +579,7 @@ const btBodyBytes = 200 << 10
 // bridge, must receive the body byte for byte. As the anchor, the same
 // message sent to Prosody's own mod_websocket is refused with close 1003.
 func TestBrowserContinuationFrames(t *testing.T) {
-	chromium := btChromium(t)
+	chromium := e2e.ChromiumPath(t)
 	btRequireWasm(t)
 	btRequireProsody(t)
 	srv := xmppdtest.Start(t, xmppd.Prosody, xmppd.Options{Users: btUsers})

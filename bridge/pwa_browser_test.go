@@ -32,6 +32,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/waxwing-im/waxwing/bridge"
+	"github.com/waxwing-im/waxwing/internal/e2e"
 	"github.com/waxwing-im/waxwing/static"
 )
 
@@ -233,7 +234,7 @@ var pwaInstallabilityErrors = cdp.Command[cdp.Empty, struct {
 }]{Method: "Page.getInstallabilityErrors"}
 
 func TestBrowserPWA(t *testing.T) {
-	chromium := btChromium(t)
+	chromium := e2e.ChromiumPath(t)
 	btRequireWasm(t)
 	b := btLaunch(t, chromium)
 
@@ -337,20 +338,20 @@ func TestBrowserPWA(t *testing.T) {
 			t.Fatalf("%d shell and %d app.wasm responses, want 2 each", len(shells), len(wasms))
 		}
 		online, offline := wasms[0], wasms[1]
-		if ce, _ := headerValue(online.Headers, "Content-Encoding"); ce != "br" {
+		if ce, _ := e2e.HeaderValue(online.Headers, "Content-Encoding"); ce != "br" {
 			t.Errorf("online app.wasm: Content-Encoding %q, want br", ce)
 		}
 		if !shells[1].FromServiceWorker || !offline.FromServiceWorker {
 			t.Errorf("offline: shell from the worker %v, app.wasm from the worker %v", shells[1].FromServiceWorker, offline.FromServiceWorker)
 		}
-		csp, _ := headerValue(shells[1].Headers, "Content-Security-Policy")
-		if online, _ := headerValue(shells[0].Headers, "Content-Security-Policy"); csp == "" || csp != online {
+		csp, _ := e2e.HeaderValue(shells[1].Headers, "Content-Security-Policy")
+		if online, _ := e2e.HeaderValue(shells[0].Headers, "Content-Security-Policy"); csp == "" || csp != online {
 			t.Errorf("the cached shell's CSP %q, the network's %q", csp, online)
 		}
 		if offline.Status != http.StatusOK || offline.MimeType != "application/wasm" {
 			t.Errorf("offline app.wasm: %d %s", offline.Status, offline.MimeType)
 		}
-		if ce, _ := headerValue(offline.Headers, "Content-Encoding"); ce != "" {
+		if ce, _ := e2e.HeaderValue(offline.Headers, "Content-Encoding"); ce != "" {
 			t.Errorf("the cached app.wasm says Content-Encoding %q over a decoded body", ce)
 		}
 

@@ -338,7 +338,7 @@ func (p *Page) record(ev any) {
 		r := req(e.RequestID)
 		r.Status, r.MimeType = e.Response.Status, e.Response.MimeType
 		r.FromCache = e.Response.FromDiskCache || e.Response.FromPrefetchCache || e.Response.FromServiceWorker
-		if v, ok := headerValue(e.Response.Headers, "Content-Encoding"); ok {
+		if v, ok := HeaderValue(e.Response.Headers, "Content-Encoding"); ok {
 			r.Encoding = v
 		}
 	case *network.EventRequestServedFromCache:
@@ -358,8 +358,8 @@ func (p *Page) record(ev any) {
 	}
 }
 
-// headerValue looks a header up case-insensitively in CDP headers.
-func headerValue(h network.Headers, name string) (string, bool) {
+// HeaderValue looks a header up case-insensitively in CDP headers.
+func HeaderValue(h network.Headers, name string) (string, bool) {
 	for k, v := range h {
 		if strings.EqualFold(k, name) {
 			return fmt.Sprint(v), true
