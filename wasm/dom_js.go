@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hack-pad/safejs"
+
 	"github.com/waxwing-im/waxwing/wasm/app"
 	"github.com/waxwing-im/waxwing/wasm/ui"
 )
@@ -18,9 +20,10 @@ import (
 type dom struct {
 	ctx context.Context
 
-	mu        sync.Mutex
-	shown     *ui.App // nil until the first render
-	snapTimer jsv
+	mu          sync.Mutex
+	shown       *ui.App      // nil until the first render
+	snapFn      *safejs.Func // saves the snapshot (setTimeout)
+	snapPending bool         // a save is scheduled
 }
 
 // Show renders v. It runs on app goroutines; DOM calls from Go are
@@ -100,16 +103,23 @@ func (d *dom) saveSnapshotSoon(v ui.App) {
 		prefs{}.Delete(app.PrefPaint)
 		return
 	}
-	if !d.snapTimer.missing() {
+	if d.snapPending {
 		return
 	}
-	d.snapTimer = global.call("setTimeout", funcOf(func(jsv, []jsv) any {
-		d.mu.Lock()
-		d.snapTimer = jsv{}
-		d.mu.Unlock()
-		saveSnapshot()
-		return nil
-	}), 1000)
+	if d.snapFn == nil {
+		// One JS function for every save: a FuncOf per timer would never
+		// be released.
+		f := funcOf(func(jsv, []jsv) any {
+			d.mu.Lock()
+			d.snapPending = false
+			d.mu.Unlock()
+			saveSnapshot()
+			return nil
+		})
+		d.snapFn = &f
+	}
+	d.snapPending = true
+	global.call("setTimeout", *d.snapFn, 1000)
 }
 
 func saveSnapshot() {

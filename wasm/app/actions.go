@@ -51,7 +51,7 @@ func (a *App) Do(ctx context.Context, act Action) {
 		a.mu.Unlock()
 		a.show()
 	case "older":
-		a.older_(ctx)
+		a.showOlder(ctx)
 	case "add-contact", "accept", "deny", "remove":
 		op := strings.TrimSuffix(act.Name, "-contact")
 		a.contact(ctx, op, act.JID, act.Contact)
@@ -174,8 +174,8 @@ func (a *App) markRead(ctx context.Context, jid string) {
 	a.cfg.Bus.Post(Msg{T: msgRead, JID: jid})
 }
 
-// older_ shows older messages: from the store first, then from the archive.
-func (a *App) older_(ctx context.Context) {
+// showOlder shows older messages: from the store first, then from the archive.
+func (a *App) showOlder(ctx context.Context) {
 	a.mu.Lock()
 	if a.open == "" || a.older {
 		a.mu.Unlock()
