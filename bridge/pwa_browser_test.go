@@ -14,6 +14,7 @@ package bridge_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -481,6 +482,45 @@ func TestBrowserPWA(t *testing.T) {
 					t.Errorf("%d CSP violations: %+v", len(v), v)
 				}
 			})
+		}
+	})
+
+	// A saved chat is painted as the app shows it: scrolled to its newest
+	// message, so that it is on screen before the wasm runs.
+	t.Run("saved chat scrolled to the newest message", func(t *testing.T) {
+		var items strings.Builder
+		for i := range 200 {
+			fmt.Fprintf(&items, `<li class="msg" data-testid="message" data-id="m%d"><div class="bubble"><div class="body">message %d</div></div></li>`, i, i)
+		}
+		chat := `<div class="app" data-screen="chats"><div class="panes"><section class="chat-pane">` +
+			`<div id="messages" class="messages" role="log" data-testid="chat"><ol id="message-list" class="items">` + items.String() +
+			`</ol></div></section></div></div>`
+		s := startPWAServer(t)
+		s.hold()
+		set := `if (location.protocol === 'http:') { localStorage.setItem('waxwing:paint', ` + mustJSON(t, mustJSON(t, map[string]any{"v": 1, "html": chat})) + `); }`
+		p := b.newPage(t, btCSPRecorder, pwaDocCounter, set)
+		p.navigate(t, s.origin()+"/")
+		s.waitHeld(t)
+		type scroll struct {
+			Top, Height, Client float64
+			Boot                string
+		}
+		got, err := btEval[scroll](p, btStep, `(function () {
+  var m = document.getElementById('messages');
+  return {Top: m.scrollTop, Height: m.scrollHeight, Client: m.clientHeight, Boot: document.getElementById('app').getAttribute('data-boot')};
+})()`)
+		s.release()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Boot != "loading" {
+			t.Fatalf("data-boot %q: the wasm was not held", got.Boot)
+		}
+		if got.Height <= got.Client {
+			t.Fatalf("the saved chat does not scroll (scrollHeight %v, clientHeight %v): the check proves nothing", got.Height, got.Client)
+		}
+		if got.Top+got.Client < got.Height-1 {
+			t.Errorf("painted at scrollTop %v of %v (client %v): the newest message is not on screen", got.Top, got.Height, got.Client)
 		}
 	})
 }
