@@ -347,6 +347,26 @@ func TestApp(t *testing.T) {
 		bar := evalIn[string](b, `document.querySelector('[data-testid=connection]').dataset.state + ': ' + document.querySelector('[data-testid=connection]').textContent.trim()`)
 		t.Logf("offline reload: %d messages shown, connection bar %q; the gate refused %d connections meanwhile", n, bar, g.refusals()-refused)
 	})
+
+	step("logout with wipe", func(t *testing.T) {
+		useB(t)
+		b.wait("online again", `document.querySelector('[data-testid=connection][data-state=online]')`)
+		evalIn[bool](b, `(function () {
+  var f = document.querySelector('[data-testid=logout]');
+  f.querySelector('[name=wipe]').checked = true;
+  f.requestSubmit();
+  return true;
+})()`)
+		b.wait("the login form", `document.querySelector('[data-testid=login] input[name=jid]')`)
+		b.wait("the account forgotten", `localStorage.getItem('waxwing:account') === null && localStorage.getItem('waxwing:paint') === null`)
+		dbs := "indexedDB.databases().then(function (dbs) { return dbs.some(function (d) { return d.name === " + JS("waxwing:"+alice) + "; }); })"
+		for deadline := time.Now().Add(appWait); evalIn[bool](b, dbs); time.Sleep(25 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				b.fail("waiting for the history to be deleted", fmt.Errorf("the database waxwing:%s is still there after %v", alice, appWait))
+			}
+		}
+		b.screenshot("logged-out")
+	})
 	checkPage(t, b)
 }
 
