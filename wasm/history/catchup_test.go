@@ -275,7 +275,17 @@ func rawFetch(ctx context.Context, acct account, pageSize int) ([]archived, int,
 // with what the archive holds (archive order, each message once).
 func sameHistory(st, arch []archived) error {
 	if len(st) != len(arch) {
-		return fmt.Errorf("the store holds %d messages, the archive %d", len(st), len(arch))
+		held := map[string]bool{}
+		for _, s := range st {
+			held[s.ID] = true
+		}
+		var only []archived
+		for _, a := range arch {
+			if !held[a.ID] {
+				only = append(only, a)
+			}
+		}
+		return fmt.Errorf("the store holds %d messages, the archive %d; only in the archive: %+v", len(st), len(arch), only)
 	}
 	seen := map[string]bool{}
 	for i, a := range arch {
