@@ -46,6 +46,7 @@ type Conn struct {
 	ws           *websocket.Conn
 	url          string
 	confidential bool
+	limit        int64 // bound of one incoming message checked by readLoop (0: coder/websocket checks it)
 
 	ctx    context.Context // the connection's life
 	cancel context.CancelFunc
@@ -72,11 +73,12 @@ type Conn struct {
 
 var _ net.Conn = (*Conn)(nil)
 
-func newConn(ws *websocket.Conn, url string) *Conn {
+func newConn(ws *websocket.Conn, url string, limit int64) *Conn {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Conn{
 		ws:           ws,
 		url:          url,
+		limit:        limit,
 		confidential: isConfidential(url),
 		ctx:          ctx,
 		cancel:       cancel,
@@ -98,7 +100,11 @@ func (c *Conn) readLoop() {
 		typ, p, err := c.ws.Read(c.ctx)
 		if err == nil && typ != websocket.MessageText {
 			err = errors.New("xmppws: the server sent a binary message; RFC 7395 uses text messages only")
-			_ = c.ws.Close(websocket.StatusUnsupportedData, "RFC 7395 uses text messages only")
+			_ = closeWS(c.ws, websocket.StatusUnsupportedData, "RFC 7395 uses text messages only")
+		}
+		if err == nil && c.limit > 0 && int64(len(p)) > c.limit {
+			err = fmt.Errorf("xmppws: %w: a message of %d bytes, over the bound of %d", websocket.ErrMessageTooBig, len(p), c.limit)
+			_ = closeWS(c.ws, websocket.StatusMessageTooBig, "message too big")
 		}
 		if err != nil {
 			c.end(err)
@@ -283,7 +289,7 @@ func (c *Conn) send(dl <-chan struct{}, msg []byte) error {
 // <close/>: end the XMPP stream first (mellium: Session.Close). Closing a
 // connection the server has already closed is not an error.
 func (c *Conn) Close() error {
-	return c.shut(func() error { return c.ws.Close(websocket.StatusNormalClosure, "") })
+	return c.shut(func() error { return closeWS(c.ws, websocket.StatusNormalClosure, "") })
 }
 
 // CloseNow drops the connection without a close handshake, as when a

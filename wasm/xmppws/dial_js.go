@@ -2,25 +2,29 @@ package xmppws
 
 import "github.com/coder/websocket"
 
+// inBrowser: close codes are limited to what WebSocket.close accepts.
+const inBrowser = true
+
 // dialOptions: in the browser the WebSocket API takes only subprotocols.
 func dialOptions(*Options) *websocket.DialOptions {
 	return &websocket.DialOptions{Subprotocols: []string{Subprotocol}}
 }
-
-// StatusDropped is the close code CloseNow sends from a browser. A page may
-// close a WebSocket only with 1000 or 3000–4999: WebSocket.close throws for
-// any other code, so coder/websocket's CloseNow (1001) and the close its
-// reader sends when its context ends (1008) leave the socket open until the
-// page goes away. The relay treats every close without <close/> as a lost
-// link: the server keeps the session for resumption.
-const StatusDropped websocket.StatusCode = 4000
 
 // drop starts the close once the reader has stopped (shut cancels it), and
 // does not wait for the server's answer, which a dead link never brings.
 func (c *Conn) drop() error {
 	go func() {
 		<-c.done
-		_ = c.ws.Close(StatusDropped, "dropped")
+		_ = closeWS(c.ws, StatusDropped, "dropped")
 	}()
 	return nil
+}
+
+// readLimit hands the bound of one incoming message to readLoop: in the
+// browser coder/websocket would close an oversized message with 1009,
+// which WebSocket.close refuses, so readLoop checks it and closes with a
+// code the page may send (closeFrame).
+func readLimit(ws *websocket.Conn, n int64) int64 {
+	ws.SetReadLimit(-1)
+	return n
 }

@@ -72,15 +72,14 @@ func Dial(ctx context.Context, url string, opts *Options) (*Conn, error) {
 	}
 	if ws.Subprotocol() != Subprotocol {
 		// The close handshake waits for the server; do not make Dial wait.
-		go func() { _ = ws.Close(websocket.StatusProtocolError, "the xmpp subprotocol is required (RFC 7395)") }()
+		go func() { _ = closeWS(ws, websocket.StatusProtocolError, "the xmpp subprotocol is required (RFC 7395)") }()
 		return nil, ErrNoSubprotocol
 	}
 	limit := opts.MaxMessageBytes
 	if limit <= 0 {
 		limit = DefaultMaxMessageBytes
 	}
-	ws.SetReadLimit(limit)
-	return newConn(ws, url), nil
+	return newConn(ws, url, readLimit(ws, limit)), nil
 }
 
 // isConfidential reports whether a password may travel in the clear at the
