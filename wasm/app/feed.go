@@ -103,8 +103,8 @@ func (a *App) read(ctx context.Context, st store.Store, jid, open string, limit 
 	for _, c := range convs {
 		f.convs[c.Peer] = c
 	}
-	// The roster (small, with no feed of its own) and the archive's
-	// coverage (for the gap markers) are read again when the store moved.
+	// The roster (small, with no feed of its own) is read again when the
+	// store moved.
 	if changed || f.contacts == nil {
 		if f.roster, err = st.Contacts(ctx); err != nil {
 			return false, false, err
@@ -113,10 +113,8 @@ func (a *App) read(ctx context.Context, st store.Store, jid, open string, limit 
 		for _, c := range f.roster {
 			f.contacts[c.JID] = c
 		}
-		if f.arch, err = st.Archive(ctx, jid); err != nil {
-			return false, false, err
-		}
 	}
+	read := false // messages were read
 	if open != "" {
 		if f.chat != open || f.chatLim != limit || f.msgs == nil {
 			// A new window: read it whole, from the version read above
@@ -130,6 +128,7 @@ func (a *App) read(ctx context.Context, st store.Store, jid, open string, limit 
 			for _, m := range ms {
 				f.msgs[m.Key] = m
 			}
+			read = true
 		}
 		ms, cv, err := st.MessagesSince(ctx, open, f.chatVer)
 		if err != nil {
@@ -138,6 +137,7 @@ func (a *App) read(ctx context.Context, st store.Store, jid, open string, limit 
 		for _, m := range ms {
 			f.msgs[m.Key] = m
 		}
+		read = read || len(ms) > 0
 		f.chatVer = max(cv, v)
 		if c, ok := f.convs[open]; ok && c.Unread > 0 && c.LastKey != f.marked {
 			a.mu.Lock()
@@ -150,6 +150,17 @@ func (a *App) read(ctx context.Context, st store.Store, jid, open string, limit 
 		}
 	} else {
 		f.chat, f.msgs = "", nil
+	}
+	// The archive's coverage (for the gap markers) is read after the
+	// messages, each in its own transaction: the sync engine commits a
+	// page's messages with the range that covers them, and ranges only
+	// grow, so every placed message read here lies in a range read after
+	// it. Read before them, a page committed in between showed its
+	// messages beyond the coverage, as if the archive had a gap there.
+	if changed || read || f.arch.JID == "" {
+		if f.arch, err = st.Archive(ctx, jid); err != nil {
+			return false, false, err
+		}
 	}
 	f.ver = v
 	return changed, markRead, nil

@@ -116,9 +116,13 @@ const (
 
 // chatItems lays out the messages of a chat (in Pos order) with day
 // separators (in loc) and markers where the archive has a gap: between two
-// placed messages that no stored range covers together, and above the
-// oldest one when the archive has expired what lies beneath. all says that
-// msgs starts at the conversation's oldest stored message.
+// placed messages held in different ranges (the stretch between ranges was
+// never fetched, or has expired: Below of the newer range says which), and
+// above the oldest one when the archive has expired what lies beneath. all
+// says that msgs starts at the conversation's oldest stored message.
+//
+// A placed message outside every range (coverage read before the page
+// that placed it) tells nothing about a gap: no marker.
 func chatItems(msgs []store.Message, arch store.Archive, all bool, loc *time.Location) []ui.ChatItem {
 	items := make([]ui.ChatItem, 0, len(msgs)+8)
 	if all && len(msgs) > 0 {
@@ -129,8 +133,12 @@ func chatItems(msgs []store.Message, arch store.Archive, all bool, loc *time.Loc
 	var lastDay time.Time
 	for i, m := range msgs {
 		if i > 0 && placed(msgs[i-1].Pos) && placed(m.Pos) {
-			if r := rangeOf(arch, msgs[i-1].Pos); r < 0 || r != rangeOf(arch, m.Pos) {
-				items = append(items, ui.ChatItem{Kind: ui.ItemGap, Gap: gapMissing})
+			if r, next := rangeOf(arch, msgs[i-1].Pos), rangeOf(arch, m.Pos); r >= 0 && next > r {
+				gap := gapMissing
+				if next < len(arch.Below) && arch.Below[next] == store.GapExpired {
+					gap = gapExpired
+				}
+				items = append(items, ui.ChatItem{Kind: ui.ItemGap, Gap: gap})
 			}
 		}
 		t := m.Time.In(loc)

@@ -39,6 +39,7 @@ func TestChatItems(t *testing.T) {
 	}
 	one := store.Archive{Ranges: []store.Range{{FirstPos: 10, LastPos: 50}}, Below: []store.GapReason{store.GapStart}}
 	two := store.Archive{Ranges: []store.Range{{FirstPos: 10, LastPos: 20}, {FirstPos: 40, LastPos: 50}}, Below: []store.GapReason{store.GapExpired, store.GapUnfetched}}
+	expired := store.Archive{Ranges: two.Ranges, Below: []store.GapReason{store.GapUnfetched, store.GapExpired}}
 	for _, tc := range []struct {
 		name string
 		msgs []store.Message
@@ -53,6 +54,10 @@ func TestChatItems(t *testing.T) {
 		{"gap between ranges", []store.Message{m("a", 15, day(20, 9)), m("b", 45, day(20, 10))}, two, false, "D20 a G b"},
 		{"expired below the oldest", []store.Message{m("a", 15, day(20, 9)), m("b", 16, day(20, 10))}, two, true, "X D20 a b"},
 		{"not all loaded: no expiry marker", []store.Message{m("a", 15, day(20, 9))}, two, false, "D20 a"},
+		{"expired between ranges", []store.Message{m("a", 15, day(20, 9)), m("b", 45, day(20, 10))}, expired, false, "D20 a X b"},
+		// Coverage read before the page that placed b: no gap is known.
+		{"a message beyond the coverage read makes no gap", []store.Message{m("a", 45, day(20, 9)), m("b", 60, day(20, 10))}, two, false, "D20 a b"},
+		{"a fresh chat: nothing covered yet", []store.Message{m("a", 45, day(20, 9)), m("b", 46, day(20, 10))}, store.Archive{}, true, "D20 a b"},
 		{"provisional messages never make gaps", []store.Message{m("a", 15, day(20, 9)), m("live", store.Provisional+5, day(20, 10))}, two, false, "D20 a live"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
