@@ -82,6 +82,12 @@ func TestApp(t *testing.T) {
 		a.wait("the wrong-password error", `document.querySelector('[data-testid=login] [role=alert]')`)
 		msg := evalIn[string](a, `document.querySelector('[data-testid=login] [role=alert]').textContent`)
 		t.Logf("a wrong password says: %s", strings.TrimSpace(msg))
+		// No account is logged in: the bar says so, not that messages will
+		// be sent later.
+		bar := evalIn[string](a, `(function (c) { return c.dataset.state + ': ' + c.querySelector('.text').textContent.trim(); })(document.querySelector('[data-testid=connection]'))`)
+		if bar != "offline: Not connected" {
+			t.Errorf("after a wrong password the connection bar says %q, want \"offline: Not connected\"", bar)
+		}
 		a.screenshot("login-error")
 		a.do("typing the password",
 			typeEnter(`[data-testid=login] input[name=password]`, "pw-alice"))

@@ -155,7 +155,7 @@ func New(cfg Config) (*App, error) {
 	}
 	a.view.Screen = ui.ScreenLoading
 	a.view.Login.Domain = cfg.Domain
-	a.view.Connection = connectionView(stateConnecting, nil, nil)
+	a.view.Connection = connectionView(stateConnecting, nil, nil, false)
 	a.view.Follower = true
 	return a, nil
 }
@@ -174,6 +174,7 @@ func (a *App) Start(ctx context.Context) {
 	a.mu.Lock()
 	if a.jid == "" {
 		a.view.Screen = ui.ScreenLogin
+		a.view.Connection = connectionView(stateOffline, nil, nil, false)
 	} else {
 		a.view.Screen = ui.ScreenChats
 		a.open = a.cfg.Prefs.Get(PrefOpen)
@@ -224,7 +225,7 @@ func (a *App) closeAccount() {
 	a.jid, a.st, a.eng = "", nil, nil
 	a.feed = feed{}
 	a.open = ""
-	a.view = ui.App{Screen: ui.ScreenLogin, Login: ui.Login{Domain: a.cfg.Domain}, Connection: a.view.Connection, Follower: a.view.Follower}
+	a.view = ui.App{Screen: ui.ScreenLogin, Login: ui.Login{Domain: a.cfg.Domain}, Connection: connectionView(stateOffline, nil, nil, false), Follower: a.view.Follower}
 	a.mu.Unlock()
 	if st != nil {
 		st.Close()

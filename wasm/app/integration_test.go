@@ -112,7 +112,8 @@ func TestIntegrationApp(t *testing.T) {
 	if v.Screen != ui.ScreenLogin || br.Get(PrefAccount) != "" {
 		t.Fatalf("after a wrong password: screen %s, account %q", v.Screen, br.Get(PrefAccount))
 	}
-	t.Logf("wrong password says: %s", v.Login.Error)
+	t.Logf("wrong password says: %s; connection bar: %+v", v.Login.Error, v.Connection)
+	checkNotConnected(t, v.Connection)
 
 	t1.app.Do(t1.ctx, Action{Name: "login", JID: "alice", Password: "alice-pw"})
 	v = waitView(t, t1, "online", 20*time.Second, func(v ui.App) bool {
@@ -379,7 +380,8 @@ func TestIntegrationLoginErrors(t *testing.T) {
 			v := waitView(t, tb, "an error on the form", 30*time.Second, func(v ui.App) bool {
 				return v.Screen == ui.ScreenLogin && v.Login.Error != "" && !v.Login.Busy
 			})
-			t.Logf("%s: %q", tc.name, v.Login.Error)
+			t.Logf("%s: %q; connection bar: %+v", tc.name, v.Login.Error, v.Connection)
+			checkNotConnected(t, v.Connection)
 			if !strings.Contains(strings.ToLower(v.Login.Error), tc.want) {
 				t.Errorf("error %q does not mention %q", v.Login.Error, tc.want)
 			}
@@ -387,5 +389,14 @@ func TestIntegrationLoginErrors(t *testing.T) {
 				t.Error("a failed first login was remembered")
 			}
 		})
+	}
+}
+
+// checkNotConnected checks the connection bar after a failed first login:
+// no account is logged in, so nothing waits to be sent later.
+func checkNotConnected(t *testing.T, c ui.Connection) {
+	t.Helper()
+	if c.State != "offline" || c.Text != "Not connected" {
+		t.Errorf("after a failed first login the connection bar is %q %q, want offline, \"Not connected\"", c.State, c.Text)
 	}
 }

@@ -100,11 +100,17 @@ func (a *App) dropLogin() {
 	}
 }
 
-// loginFailed shows the login form with why.
+// loginFailed shows the login form with why. Without a logged-in account
+// the connection bar says only that nothing is connected: nothing waits to
+// be sent.
 func (a *App) loginFailed(jid, why string) {
+	account := a.hasAccount()
 	a.mu.Lock()
 	a.view.Screen = ui.ScreenLogin
 	a.view.Login = ui.Login{Domain: a.cfg.Domain, JID: jid, Error: why}
+	if !account && a.view.Connection.State != stateOnline {
+		a.view.Connection = connectionView(stateOffline, nil, nil, false)
+	}
 	a.mu.Unlock()
 	a.show()
 	a.postStatus()
@@ -189,8 +195,9 @@ func (a *App) setConnection(ls client.LinkState) {
 	if ls.State == client.LinkOnline {
 		stats = &ls.Stats
 	}
+	account := a.hasAccount()
 	a.mu.Lock()
-	a.view.Connection = connectionView(ls.State, stats, ls.Err)
+	a.view.Connection = connectionView(ls.State, stats, ls.Err, account)
 	if ls.State == client.LinkOnline && a.view.Screen != ui.ScreenChats && a.view.Screen != ui.ScreenContacts {
 		a.view.Screen = ui.ScreenChats
 		a.view.Login = ui.Login{Domain: a.cfg.Domain}
@@ -199,6 +206,10 @@ func (a *App) setConnection(ls client.LinkState) {
 	a.show()
 	a.postStatus()
 }
+
+// hasAccount reports whether an account is logged in on this device (its
+// first login succeeded, and it has not logged out).
+func (a *App) hasAccount() bool { return a.cfg.Prefs.Get(PrefAccount) != "" }
 
 // setPresence records a contact's availability (live only).
 func (a *App) setPresence(p stanza.Presence) {

@@ -23,8 +23,11 @@ const (
 )
 
 // connectionView is the connection bar for a link state, the last
-// connection's measurements and the last error.
-func connectionView(state string, stats *client.Stats, err error) ui.Connection {
+// connection's measurements and the last error. account says that an
+// account is logged in on this device, so that what is composed offline
+// is sent later; without one (before the first login succeeds, after a
+// failed one, after logout) the bar only says that nothing is connected.
+func connectionView(state string, stats *client.Stats, err error, account bool) ui.Connection {
 	c := ui.Connection{State: state}
 	switch state {
 	case stateOnline:
@@ -40,6 +43,9 @@ func connectionView(state string, stats *client.Stats, err error) ui.Connection 
 	default:
 		c.State = stateOffline
 		c.Text = "Offline — messages will be sent later"
+		if !account {
+			c.Text = "Not connected"
+		}
 	}
 	if err != nil && state != stateOnline {
 		c.Detail = errorText(err)

@@ -101,14 +101,18 @@ func TestConnectionView(t *testing.T) {
 		state      string
 		stats      *client.Stats
 		err        error
+		noAccount  bool
 		want, text string
 	}{
-		{stateOnline, st, nil, "online", "Connected"},
-		{stateConnecting, nil, nil, "connecting", "Connecting…"},
-		{stateOffline, nil, &client.ConnectError{Kind: client.ErrUnreachable, Err: errors.New("dial")}, "offline", "Offline — messages will be sent later"},
-		{"", nil, nil, "offline", "Offline — messages will be sent later"},
+		{stateOnline, st, nil, false, "online", "Connected"},
+		{stateConnecting, nil, nil, false, "connecting", "Connecting…"},
+		{stateOffline, nil, &client.ConnectError{Kind: client.ErrUnreachable, Err: errors.New("dial")}, false, "offline", "Offline — messages will be sent later"},
+		{"", nil, nil, false, "offline", "Offline — messages will be sent later"},
+		// No account logged in (a failed first login): nothing to send later.
+		{stateOffline, nil, &client.ConnectError{Kind: client.ErrUnreachable, Err: errors.New("dial")}, true, "offline", "Not connected"},
+		{stateConnecting, nil, nil, true, "connecting", "Connecting…"},
 	} {
-		c := connectionView(tc.state, tc.stats, tc.err)
+		c := connectionView(tc.state, tc.stats, tc.err, !tc.noAccount)
 		if c.State != tc.want || c.Text != tc.text {
 			t.Errorf("%s: %+v", tc.state, c)
 		}
