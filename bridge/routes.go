@@ -94,7 +94,7 @@ func contentSecurityPolicy(wsURL string) string {
 		"script-src 'self' 'wasm-unsafe-eval'",
 		"connect-src 'self' " + wsURL,
 		"img-src 'self' data:",
-		"style-src 'self'",
+		"style-src 'self' " + ui.ShellStyleSource,
 		"manifest-src 'self'",
 		"worker-src 'self'",
 		"base-uri 'none'",

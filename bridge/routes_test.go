@@ -3,6 +3,8 @@
 package bridge
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -46,6 +48,17 @@ func TestRoutes(t *testing.T) {
 		}
 		if strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "'unsafe-eval'") {
 			t.Errorf("CSP allows inline or eval: %q", csp)
+		}
+		// The one inline style (the shell's, for a first paint that waits
+		// for no request) is allowed by its hash, and only it.
+		if _, style, ok := strings.Cut(string(body), "<style>"); !ok {
+			t.Errorf("the shell has no inline style")
+		} else {
+			style, _, _ = strings.Cut(style, "</style>")
+			sum := sha256.Sum256([]byte(style))
+			if want := "style-src 'self' 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "';"; !strings.Contains(csp, want) {
+				t.Errorf("CSP %q lacks %q, the hash of the shell's style", csp, want)
+			}
 		}
 		if v := resp.Header.Get(HeaderVersion); v != static.Version() {
 			t.Errorf("%s = %q, want %q", HeaderVersion, v, static.Version())

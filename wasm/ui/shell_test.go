@@ -109,7 +109,11 @@ func TestShell(t *testing.T) {
 			if n := strings.Count(strings.ToLower(out), "<script"); n != len(scripts) {
 				t.Errorf("found %d <script tags, %d well-formed elements: a value escaped its attribute", n, len(scripts))
 			}
-			for _, bad := range []string{"<style", " style=", "javascript:"} {
+			// One inline style: ShellStyle, allowed by its hash.
+			if n := strings.Count(strings.ToLower(out), "<style"); n != 1 || !strings.Contains(out, "<style>"+ui.ShellStyle+"</style>") {
+				t.Errorf("got %d <style> elements, want ShellStyle alone", n)
+			}
+			for _, bad := range []string{" style=", "javascript:"} {
 				if strings.Contains(strings.ToLower(out), bad) {
 					t.Errorf("page contains %q", bad)
 				}
@@ -147,11 +151,24 @@ func TestShell(t *testing.T) {
 	}
 }
 
+// TestShellStylesheet: the versioned stylesheet is linked at the end of
+// the body, so that the first paint (styled by ShellStyle) waits for no
+// request, while boot.js, a deferred script, still runs (and paints the
+// saved view) only once the stylesheet has loaded.
 func TestShellStylesheet(t *testing.T) {
 	t.Parallel()
 	out := render(t, ui.ShellProps{AssetBase: "/static/abc/"})
-	if !strings.Contains(out, `<link rel="stylesheet" href="/static/abc/app.css">`) {
-		t.Errorf("page lacks the versioned stylesheet link:\n%s", out)
+	const link = `<link rel="stylesheet" href="/static/abc/app.css">`
+	at := strings.Index(out, link)
+	if at < 0 {
+		t.Fatalf("page lacks the versioned stylesheet link:\n%s", out)
+	}
+	if main := strings.Index(out, "</main>"); main < 0 || at < main {
+		t.Errorf("the stylesheet is linked before the end of #app, where it holds the first paint back:\n%s", out)
+	}
+	head := out[:strings.Index(out, "</head>")]
+	if strings.Contains(head, `rel="stylesheet"`) {
+		t.Errorf("a stylesheet in <head> holds the first paint back:\n%s", head)
 	}
 }
 
