@@ -179,6 +179,15 @@ func (c *Conn) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// Pending reports whether Read can return bytes without waiting: the rest
+// of a message, or messages already received. A reader that gathers what
+// has arrived (a group commit of stanzas received back to back) asks it.
+func (c *Conn) Pending() bool {
+	c.readMu.Lock()
+	defer c.readMu.Unlock()
+	return len(c.cur) > 0 || len(c.msgs) > 0
+}
+
 // readErr is what Read returns once every message has been read.
 func (c *Conn) readErr() error {
 	if isClosedChan(c.closed) {
