@@ -96,6 +96,7 @@ type Session struct {
 	log   *slog.Logger
 	stats Stats
 	meta  []byte // Bind 2's archive metadata, if the server sent it
+	next  []byte // an element read ahead (gather), returned by the next read
 
 	pendingAcked []Outgoing // acknowledged by a resumption, told once saved
 
@@ -221,6 +222,10 @@ func (s *Session) read() ([]byte, error) {
 	if !s.ready && s.waiting {
 		s.stats.RoundTrips++
 		s.waiting = false
+	}
+	if raw := s.next; raw != nil {
+		s.next = nil
+		return raw, nil
 	}
 	for {
 		tok, ok, err := s.sc.Next()
@@ -886,12 +891,33 @@ func (s *Session) serve(ctx context.Context) error {
 			s.mu.Lock()
 			h := s.st.SM.Inbound + 1
 			s.mu.Unlock()
-			if err := s.cfg.Handler.HandleStanza(ctx, raw, h); err != nil {
-				// Not counted: the server sends it again after a resume.
-				return fmt.Errorf("handling a stanza: %w", err)
+			n, herr := 1, error(nil)
+			if bh, ok := s.cfg.Handler.(BatchHandler); ok {
+				var raws [][]byte
+				if raws, err = s.gather(raw); err != nil {
+					return err
+				}
+				n, herr = bh.HandleStanzas(ctx, raws, h)
+				n = min(max(n, 0), len(raws))
+				if n == 0 && herr == nil {
+					herr = errors.New("the handler applied none of the stanzas")
+				}
+			} else if herr = s.cfg.Handler.HandleStanza(ctx, raw, h); herr != nil {
+				n = 0
 			}
+			if n == 0 && herr != nil {
+				// Not counted: the server sends it again after a resume.
+				return fmt.Errorf("handling a stanza: %w", herr)
+			}
+			h += uint32(n) - 1
 			s.mu.Lock()
 			s.st.SM.Inbound = h
+			if herr != nil {
+				// What was handled is counted (and saved as Serve ends);
+				// the rest is sent again after a resume.
+				s.mu.Unlock()
+				return fmt.Errorf("handling a stanza: %w", herr)
+			}
 			var err error
 			if s.smOn && h-s.lastA >= ackEvery {
 				// XEP-0198 §4: an unrequested <a/> keeps the server's queue

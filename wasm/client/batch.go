@@ -1,0 +1,65 @@
+package client
+
+import "context"
+
+// BatchHandler is a Handler that can also apply several inbound stanzas at
+// once: those that had already arrived when the client read the first (a
+// burst). It may commit them together, in one transaction with the
+// XEP-0198 count of the last (a group commit), so that a burst costs one
+// commit and not one per stanza. h is the count including the first
+// stanza; HandleStanzas returns how many stanzas, from the first, it has
+// persisted. The client counts only those: on an error it drops the link
+// and the server sends the rest again.
+type BatchHandler interface {
+	Handler
+	HandleStanzas(ctx context.Context, raws [][]byte, h uint32) (int, error)
+}
+
+// maxBatch bounds how many stanzas one HandleStanzas call gets.
+const maxBatch = 64
+
+// gather returns first followed by the stanzas that have already arrived
+// after it, up to maxBatch; an element that is not a stanza (a Stream
+// Management <r/> or <a/>, a stream error) ends the batch and is read
+// next, after the batch is handled.
+func (s *Session) gather(first []byte) ([][]byte, error) {
+	raws := [][]byte{first}
+	for len(raws) < maxBatch {
+		raw, ok, err := s.readReady()
+		if err != nil || !ok {
+			return raws, err
+		}
+		if !isStanza(ElementName(raw)) {
+			s.next = raw
+			break
+		}
+		raws = append(raws, raw)
+	}
+	return raws, nil
+}
+
+// readReady returns the next element if it has arrived whole: it never
+// waits for the network.
+func (s *Session) readReady() ([]byte, bool, error) {
+	for {
+		tok, ok, err := s.sc.Next()
+		if err != nil {
+			return nil, false, &ConnectError{Kind: ErrProtocol, Err: err}
+		}
+		if ok {
+			return append([]byte(nil), tok.Raw...), true, nil
+		}
+		if !s.ws.Pending() {
+			return nil, false, nil
+		}
+		n, err := s.ws.Read(s.buf)
+		if n > 0 {
+			s.sc.Write(s.buf[:n])
+			continue
+		}
+		if err != nil {
+			// Read again by serve, which reports it.
+			return nil, false, nil
+		}
+	}
+}
