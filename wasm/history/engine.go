@@ -249,6 +249,44 @@ func (e *Engine) handleMessage(ctx context.Context, raw []byte, h uint32) error 
 		e.log.Info("ignoring a malformed message", "err", err)
 		return nil
 	}
+	if lv, ok := e.live(m); ok {
+		return e.commitLive(ctx, []live{lv}, h)
+	}
+	return e.handleOther(ctx, m, h)
+}
+
+// live is a persistent message received live or as a carbon, ready to be
+// applied.
+type live struct {
+	it    item
+	outer stanza.Message // as received (the carbon wrapper, if any)
+}
+
+// live classifies a parsed message: ok when it is a persistent message to
+// store (the bulk of a burst), otherwise handleOther takes it.
+func (e *Engine) live(m stanza.Message) (live, bool) {
+	if m.MAM != nil || len(m.Displayed) > 0 {
+		return live{}, false
+	}
+	v, reason := rules.Classify(m, e.cfg.Self)
+	if !v.Persistent {
+		e.log.Debug("ephemeral stanza", "reason", reason)
+		return live{}, false
+	}
+	msg := &m
+	if v.Unwrapped && m.Inner != nil {
+		msg = m.Inner
+	}
+	it := item{msg: msg, archiveID: e.trustedID(&m, msg), time: e.cfg.Now(), pos: e.provisional()}
+	if msg.Delay != nil && !msg.Delay.Stamp.IsZero() {
+		it.time = msg.Delay.Stamp // offline delivery: the server's time
+	}
+	return live{it: it, outer: m}, true
+}
+
+// handleOther applies a message that is not a persistent one to store:
+// an archive result, read state, a receipt or marker, or nothing.
+func (e *Engine) handleOther(ctx context.Context, m stanza.Message, h uint32) error {
 	if m.MAM != nil {
 		e.archiveResult(m)
 		return nil
@@ -260,26 +298,27 @@ func (e *Engine) handleMessage(ctx context.Context, raw []byte, h uint32) error 
 		}
 		return e.applyDisplayed(ctx, m.Displayed, h, false)
 	}
-	v, reason := rules.Classify(m, e.cfg.Self)
+	v, _ := rules.Classify(m, e.cfg.Self)
 	msg := &m
 	if v.Unwrapped && m.Inner != nil {
 		msg = m.Inner
 	}
-	if !v.Persistent {
-		e.log.Debug("ephemeral stanza", "reason", reason)
-		if m.Carbon == stanza.NotCarbon && (msg.ReceiptReceived != "" || msg.Marker != nil) {
-			return e.applyReceipt(ctx, msg, h)
-		}
-		return nil
+	if m.Carbon == stanza.NotCarbon && (msg.ReceiptReceived != "" || msg.Marker != nil) {
+		return e.applyReceipt(ctx, msg, h)
 	}
-	it := item{msg: msg, archiveID: e.trustedID(&m, msg), time: e.cfg.Now(), pos: e.provisional()}
-	if msg.Delay != nil && !msg.Delay.Stamp.IsZero() {
-		it.time = msg.Delay.Stamp // offline delivery: the server's time
-	}
-	err = e.cfg.Store.Update(ctx, func(tx store.Tx) error {
+	return nil
+}
+
+// commitLive stores live messages received back to back in one
+// transaction with the XEP-0198 count of the last (h), then sends the
+// receipts they ask for.
+func (e *Engine) commitLive(ctx context.Context, batch []live, h uint32) error {
+	err := e.cfg.Store.Update(ctx, func(tx store.Tx) error {
 		touched := map[string]bool{}
-		if err := e.apply(tx, it, touched); err != nil {
-			return err
+		for _, lv := range batch {
+			if err := e.apply(tx, lv.it, touched); err != nil {
+				return err
+			}
 		}
 		if err := e.refresh(tx, touched); err != nil {
 			return err
@@ -290,10 +329,69 @@ func (e *Engine) handleMessage(ctx context.Context, raw []byte, h uint32) error 
 		return err
 	}
 	e.publishRekeyed(ctx)
-	if m.Carbon == stanza.NotCarbon && msg.ReceiptRequest && msg.ID != "" && bare(msg.From) != e.cfg.Self {
-		_ = e.send(stanza.Receipt(msg.From, msg.Type, e.nextID("rc"), msg.ID))
+	for _, lv := range batch {
+		if msg := lv.it.msg; lv.outer.Carbon == stanza.NotCarbon && msg.ReceiptRequest && msg.ID != "" && bare(msg.From) != e.cfg.Self {
+			_ = e.send(stanza.Receipt(msg.From, msg.Type, e.nextID("rc"), msg.ID))
+		}
 	}
 	return nil
+}
+
+// HandleStanzas is client.BatchHandler: it applies stanzas received back
+// to back, h being the XEP-0198 count of the first. Consecutive live
+// messages share one transaction (a group commit: a burst costs one commit,
+// not one per message); anything else is applied on its own, in order. It
+// returns how many stanzas, from the first, are applied and counted: on an
+// error, the rest are not, and the server sends them again.
+func (e *Engine) HandleStanzas(ctx context.Context, raws [][]byte, h uint32) (int, error) {
+	var batch []live
+	done := 0 // stanzas applied, from the first
+	flush := func(upTo int) error {
+		if len(batch) == 0 {
+			return nil
+		}
+		if err := e.commitLive(ctx, batch, h+uint32(upTo)-1); err != nil {
+			return err
+		}
+		batch, done = batch[:0], upTo
+		return nil
+	}
+	for i, raw := range raws {
+		var m stanza.Message
+		var parsed bool
+		if _, local := client.ElementName(raw); local == "message" {
+			var err error
+			if m, err = stanza.ParseMessage(raw); err != nil {
+				e.log.Info("ignoring a malformed message", "err", err)
+				if len(batch) == 0 {
+					done = i + 1
+				}
+				continue // nothing to store: counted with what follows
+			}
+			parsed = true
+			if lv, ok := e.live(m); ok {
+				batch = append(batch, lv)
+				continue
+			}
+		}
+		if err := flush(i); err != nil {
+			return done, err
+		}
+		var err error
+		if parsed {
+			err = e.handleOther(ctx, m, h+uint32(i))
+		} else {
+			err = e.HandleStanza(ctx, raw, h+uint32(i))
+		}
+		if err != nil {
+			return done, err
+		}
+		done = i + 1
+	}
+	if err := flush(len(raws)); err != nil {
+		return done, err
+	}
+	return len(raws), nil
 }
 
 // trustedID returns the archive id the own archive vouches for, from the
