@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"github.com/waxwing-im/waxwing/internal/xmppd"
 	"github.com/waxwing-im/waxwing/store"
 	"github.com/waxwing-im/waxwing/wasm/history"
+	"github.com/waxwing-im/waxwing/wasm/xmppws"
 )
 
 // TestIntegrationConvergence is the proof of the sync engine: one account on
@@ -248,6 +250,9 @@ func converge(t *testing.T, kind xmppd.Kind) {
 				around(t, devices[0], refLines, lines), around(t, d, lines, refLines))
 		}
 	}
+	// Against the archive itself (each message once, at its earliest
+	// copy): every device's conversation follows the archive's order.
+	inArchiveOrder(t, w, alice, devices)
 	unread := func(d *device) string {
 		cs, _ := d.st.Conversations(context.Background())
 		var s []string
@@ -343,4 +348,46 @@ func firstDiff(a, b []string) string {
 		}
 	}
 	return fmt.Sprintf("lengths %d and %d", len(a), len(b))
+}
+
+// inArchiveOrder reports, for each device, the first message it holds out
+// of the archive's own order (or under a copy the archive lists later),
+// with the archive's entries around it.
+func inArchiveOrder(t *testing.T, w *world, self string, devices []*device) {
+	t.Helper()
+	acct := account{URL: w.url, JID: self, Password: strings.SplitN(self, "@", 2)[0] + "-pw",
+		Dial: &xmppws.Options{HTTPHeader: http.Header{"Origin": {w.origin}}}}
+	arch, _, err := rawFetch(ctxT(t, 2*time.Minute), acct, 50)
+	if err != nil {
+		t.Errorf("fetching the archive: %v", err)
+		return
+	}
+	at := map[string]int{}
+	for i, a := range arch {
+		at[a.ID] = i
+	}
+	show := func(i int) string {
+		var s []string
+		for _, a := range arch[max(0, i-6):min(len(arch), i+7)] {
+			s = append(s, fmt.Sprintf("  archive %d: %s %s %s", at[a.ID], a.ID, a.From, a.Body))
+		}
+		return strings.Join(s, "\n")
+	}
+	for _, d := range devices {
+		for _, conv := range []string{"bob@" + w.srv.Domain, "carol@" + w.srv.Domain} {
+			last, lastBody := -1, ""
+			for _, m := range d.messages(t, conv) {
+				i, ok := at[m.ArchiveID]
+				if !ok {
+					t.Errorf("%s: %q held under archive id %q, which the archive lists as a later copy or not at all", d.name, m.Body, m.ArchiveID)
+					break
+				}
+				if i < last {
+					t.Errorf("%s: %q (archive %d) held after %q (archive %d)\n%s", d.name, m.Body, i, lastBody, last, show(i))
+					break
+				}
+				last, lastBody = i, m.Body
+			}
+		}
+	}
 }
