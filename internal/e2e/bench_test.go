@@ -190,7 +190,19 @@ func newBenchEnv(b *testing.B) *benchEnv {
 			e.apps = append(e.apps, converseApp(serveConverse(b, converseLn, dist, e.serve.WSURL, e.srv.Domain)))
 		}
 	}
+	warmUp(b)
 	return e
+}
+
+// warmUp starts Chromium once and opens a blank page before anything is
+// measured: the first browser of a run reads its files from a cold disk
+// cache, which made whichever app came first in round 1 slower at
+// everything (Waxwing's first paint 564 ms there, 112–212 ms after).
+func warmUp(b *testing.B) {
+	b.Helper()
+	br := Launch(b, LaunchOptions{})
+	defer br.Close()
+	br.NewPage(b).Navigate(b, "about:blank")
 }
 
 // pair registers and seeds the accounts of app for one round: the reader's
