@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -21,9 +22,13 @@ import (
 var writeLimits = frame.Limits{MaxBytes: 16 << 20, MaxDepth: 1024}
 
 // readAhead is how many incoming messages are buffered before Read is
-// called. Reading ahead keeps control frames (ping, close) flowing while the
-// application is busy.
-const readAhead = 16
+// called, within readAheadBytes. Reading ahead keeps control frames (ping,
+// close) flowing while the application is busy, and lets a reader gather a
+// burst (Pending) into one commit.
+const (
+	readAhead      = 64
+	readAheadBytes = 2 << 20
+)
 
 // streamEnd is what mellium's Session.Close writes, even on a WebSocket.
 const streamEnd = "</stream:stream>"
@@ -52,6 +57,8 @@ type Conn struct {
 	cancel context.CancelFunc
 
 	msgs  chan []byte   // messages read ahead; closed when the WebSocket ends
+	ahead atomic.Int64  // bytes in msgs
+	room  chan struct{} // Read took a message: readLoop may read ahead again
 	done  chan struct{} // closed when the WebSocket has ended
 	errMu sync.Mutex
 	err   error // why it ended
@@ -83,6 +90,7 @@ func newConn(ws *websocket.Conn, url string, limit int64) *Conn {
 		ctx:          ctx,
 		cancel:       cancel,
 		msgs:         make(chan []byte, readAhead),
+		room:         make(chan struct{}, 1),
 		done:         make(chan struct{}),
 		closed:       make(chan struct{}),
 		rdl:          makeDeadline(),
@@ -110,6 +118,17 @@ func (c *Conn) readLoop() {
 			c.end(err)
 			return
 		}
+		// Past the byte budget, wait for Read to take a message (always
+		// at least one message is read ahead, whatever its size).
+		for c.ahead.Load() > 0 && c.ahead.Load()+int64(len(p)) > readAheadBytes {
+			select {
+			case <-c.room:
+			case <-c.ctx.Done():
+				c.end(net.ErrClosed)
+				return
+			}
+		}
+		c.ahead.Add(int64(len(p)))
 		select {
 		case c.msgs <- p:
 		case <-c.ctx.Done():
@@ -164,6 +183,11 @@ func (c *Conn) Read(p []byte) (int, error) {
 		case <-c.closed:
 			return 0, net.ErrClosed
 		case m, ok := <-c.msgs:
+			c.ahead.Add(-int64(len(m)))
+			select {
+			case c.room <- struct{}{}:
+			default:
+			}
 			switch {
 			case !ok:
 				c.rErr = c.readErr()
