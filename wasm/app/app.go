@@ -133,6 +133,8 @@ type App struct {
 	offline  bool   // the device says it has no network (SetNetwork)
 	older    bool   // a fetch of older history is running
 	dirty    bool   // this tab committed something the other tabs have not been told
+
+	marks markThrottle // read state published at most once a second
 }
 
 type loginReq struct {

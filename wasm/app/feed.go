@@ -84,7 +84,7 @@ func (a *App) refresh(ctx context.Context) bool {
 	a.mu.Unlock()
 	a.show()
 	if markRead {
-		a.markRead(ctx, open)
+		a.markOpen(ctx, open)
 	}
 	return changed
 }
