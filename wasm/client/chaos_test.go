@@ -186,26 +186,10 @@ func archiveID(raw string) int64 {
 	return v
 }
 
+// diff returns the first 10 duplicates and the first 10 missing.
 func diff(want, got []string) (dups, missing []string) {
-	seen := map[string]int{}
-	for _, g := range got {
-		seen[g]++
-		if seen[g] == 2 {
-			dups = append(dups, g)
-		}
-	}
-	for _, w := range want {
-		if seen[w] == 0 {
-			missing = append(missing, w)
-		}
-	}
-	if len(dups) > 10 {
-		dups = dups[:10]
-	}
-	if len(missing) > 10 {
-		missing = missing[:10]
-	}
-	return dups, missing
+	dups, missing = diffAll(want, got)
+	return dups[:min(len(dups), 10)], missing[:min(len(missing), 10)]
 }
 
 // TestIntegrationOffline: while the app says it is offline the client stays

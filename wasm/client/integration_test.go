@@ -29,7 +29,9 @@ type device struct {
 	bodies   []string // bodies received, in order
 	trace    []string // bodies and connection events, for failure reports
 	raws     map[string]string
-	failNext bool // the next HandleStanza fails (a crash before the commit)
+	failNext bool              // the next HandleStanza fails (a crash before the commit)
+	archived []string          // bodies of archive (MAM) results, in order
+	iqs      map[string][]byte // iq results and errors by id
 }
 
 func (d *device) mark(s string) {
@@ -65,9 +67,25 @@ func (d *device) HandleStanza(ctx context.Context, raw []byte, h uint32) error {
 	}
 	var m struct {
 		XMLName xml.Name
+		ID      string `xml:"id,attr"`
+		Type    string `xml:"type,attr"`
 		Body    string `xml:"body"`
+		MAM     *struct {
+			Body string `xml:"forwarded>message>body"`
+		} `xml:"urn:xmpp:mam:2 result"`
 	}
-	if err := xml.Unmarshal(raw, &m); err == nil && m.XMLName.Local == "message" && m.Body != "" {
+	err := xml.Unmarshal(raw, &m)
+	switch {
+	case err != nil:
+	case m.XMLName.Local == "iq" && (m.Type == "result" || m.Type == "error"):
+		if d.iqs == nil {
+			d.iqs = map[string][]byte{}
+		}
+		d.iqs[m.ID] = raw
+	case m.XMLName.Local == "message" && m.MAM != nil:
+		d.archived = append(d.archived, m.MAM.Body)
+	}
+	if err == nil && m.XMLName.Local == "message" && m.Body != "" {
 		d.bodies = append(d.bodies, m.Body)
 		d.trace = append(d.trace, m.Body)
 		if d.raws == nil {

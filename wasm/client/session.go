@@ -435,7 +435,7 @@ func (s *Session) negotiateSASL2(ctx context.Context, plan Plan, cred Credential
 	case plan.Resume == ResumeClassic:
 		return s.awaitClassicResume(ctx, plan)
 	case res.ResumeFailed != nil && res.Bound:
-		s.log.Info("inline resumption failed; bound a new session", "condition", res.ResumeFailed.Condition)
+		s.resumeFailed(res.ResumeFailed.Condition)
 		return s.rebound(ctx, res, plan)
 	case res.Bound:
 		return s.freshBound(ctx, res, plan)
@@ -485,6 +485,18 @@ func (s *Session) rebound(ctx context.Context, res AuthResult, plan Plan) error 
 		return err
 	}
 	return s.resend(queue)
+}
+
+// resumeFailed logs a refused resumption. XEP-0198 §5: what the server sent
+// on the old session and the client had not acknowledged is not sent
+// again. Prosody 0.12 puts such messages in offline storage when no other
+// resource is online, bounces the others, and has already dropped the
+// oldest when its queue (smacks_max_queue_size, 500) overflowed, which is
+// also what makes it refuse. The archive has them all: the sync engine's
+// catch-up after every connection fetches them (Stats.Path says rebound).
+func (s *Session) resumeFailed(condition string) {
+	s.log.Warn("resumption refused; binding a new session: inbound stanzas after those handled come from offline storage or the archive, not from this session",
+		"condition", condition, "handled", s.st.SM.Inbound)
 }
 
 // afterBind pipelines what a new session needs (Config.AfterBind).
@@ -588,13 +600,21 @@ func (s *Session) awaitClassicResume(ctx context.Context, plan Plan) error {
 			return s.resumed(r.H)
 		case "failed":
 			f, _ := ParseFailed(raw)
-			s.log.Info("resumption failed; binding a new session", "condition", f.Condition)
+			s.resumeFailed(f.Condition)
 			queue := s.st.SM.Unacked
 			if f.H != nil {
 				queue = ackedUpTo(queue, *f.H)
 				s.pendingAcked = s.st.SM.Unacked[:len(s.st.SM.Unacked)-len(queue)]
 			}
 			s.st.SM = SMState{Unacked: queue}
+			// The old session is gone: a connection that fails from here on
+			// must neither try it again nor re-send what it acknowledged
+			// (Prosody closes the stream right after an overflow <failed/>).
+			if err := s.save(ctx); err != nil {
+				return fmt.Errorf("saving session state: %w", err)
+			}
+			s.acked(ctx, s.pendingAcked)
+			s.pendingAcked = nil
 			if err := s.bindClassic(ctx, plan); err != nil {
 				return err
 			}
@@ -610,7 +630,7 @@ func (s *Session) awaitClassicResume(ctx context.Context, plan Plan) error {
 func (s *Session) bindClassic(ctx context.Context, plan Plan) error {
 	queue := s.st.SM.Unacked
 	s.st.SM = SMState{}
-	if err := s.write(MarshalBind("bind1", s.cfg.Tag+"-"+s.st.DeviceID[:8])); err != nil {
+	if err := s.write(MarshalBind("bind1", s.resource())); err != nil {
 		return err
 	}
 	for {
@@ -645,6 +665,20 @@ func (s *Session) bindClassic(ctx context.Context, plan Plan) error {
 		s.stats.Path = PathRebound
 	}
 	return s.resend(queue)
+}
+
+// resource is the resource to ask for in classic binding: the one last
+// bound, if any, else tag-device. The same resource replaces a session the
+// client cannot resume because the link died before its <enabled/> was
+// read, so that the server hands what it queued there to offline storage
+// (Prosody, ejabberd: the old session is replaced, "conflict") instead of
+// keeping it until the session times out; and it is the resource Bind 2
+// gave, so that paths do not alternate between two resources.
+func (s *Session) resource() string {
+	if bare, res, ok := strings.Cut(s.st.BoundJID, "/"); ok && res != "" && strings.EqualFold(bare, s.cfg.JID) {
+		return res
+	}
+	return s.cfg.Tag + "-" + s.st.DeviceID[:8]
 }
 
 func (s *Session) negotiateLegacy(ctx context.Context, plan Plan, cred Credentials) error {
