@@ -78,6 +78,7 @@ type Engine struct {
 	cfg Config
 	log *slog.Logger
 	cl  *client.Client
+	out func([]byte) error // tests: where send writes instead of a session
 
 	mu            sync.Mutex
 	seq           int
@@ -146,6 +147,9 @@ func (e *Engine) Online(ctx context.Context) {
 
 // send writes a transient stanza (a query, a reply) on the current session.
 func (e *Engine) send(raw []byte) error {
+	if e.out != nil {
+		return e.out(raw)
+	}
 	if e.cl == nil {
 		return ErrOffline
 	}
