@@ -106,19 +106,20 @@ func FreeLoopbackAddr(tb testing.TB) string {
 	return addr
 }
 
-// syncBuffer collects output across goroutines.
-type syncBuffer struct {
+// LogBuffer collects output (logs, a child's stdout) written from several
+// goroutines; the zero value is ready to use.
+type LogBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+func (b *LogBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *syncBuffer) String() string {
+func (b *LogBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
@@ -131,7 +132,7 @@ type Browser struct {
 	Version string // e.g. "HeadlessChrome/156.0.8078.79"
 
 	ctx   context.Context // the chromedp context that started it; no deadline
-	out   *syncBuffer     // Chromium's stdout and stderr, chromedp's errors
+	out   *LogBuffer      // Chromium's stdout and stderr, chromedp's errors
 	close sync.Once
 	stop  func()
 }
@@ -158,7 +159,7 @@ func Launch(tb testing.TB, o LaunchOptions) *Browser {
 	if o.Width == 0 || o.Height == 0 {
 		o.Width, o.Height = 1280, 800
 	}
-	b := &Browser{Profile: o.Profile, out: &syncBuffer{}}
+	b := &Browser{Profile: o.Profile, out: &LogBuffer{}}
 	logf := func(format string, args ...any) { fmt.Fprintf(b.out, "chromedp: "+format+"\n", args...) }
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(ChromiumPath(tb)),
@@ -216,7 +217,7 @@ func (b *Browser) Output() string { return b.out.String() }
 // firstRun runs the first action on a chromedp context, which starts the
 // browser or opens the tab and binds its life to ctx: ctx carries no
 // deadline, so a timer cancels it instead when that takes longer than Step.
-func firstRun(tb testing.TB, ctx context.Context, cancel context.CancelFunc, what string, out *syncBuffer) {
+func firstRun(tb testing.TB, ctx context.Context, cancel context.CancelFunc, what string, out *LogBuffer) {
 	tb.Helper()
 	timer := time.AfterFunc(Step, cancel)
 	err := chromedp.Do(ctx)
@@ -233,12 +234,15 @@ type Request struct {
 	ID       network.RequestID
 	URL      string
 	Type     network.ResourceType
-	Status   int64
+	Status   int64 // 0 until the response has arrived
 	MimeType string
-	Encoding string // the Content-Encoding header, "" for none
-	// FromCache: served from the memory or disk cache (nothing or only a
-	// revalidation crossed the wire).
+	Encoding string          // the Content-Encoding header, "" for none
+	Headers  network.Headers // of the response (read them with HeaderValue)
+	// FromCache: served from the memory or disk cache or by a service
+	// worker (nothing or only a revalidation crossed the wire).
 	FromCache bool
+	// FromServiceWorker: a service worker answered (a part of FromCache).
+	FromServiceWorker bool
 	// Decoded is the sum of the body bytes after decoding (dataReceived's
 	// dataLength); Body is the body as sent, before its Content-Encoding is
 	// removed (loadingFinished's encodedBodyLength); Wire is what crossed
@@ -249,18 +253,36 @@ type Request struct {
 	Failed              string
 }
 
-// Page is one tab. From its opening on, it records every HTTP request, the
-// bytes of WebSocket messages received, and every console message.
+// WebSocket is one WebSocket a page created, as the Network domain
+// reported it.
+type WebSocket struct {
+	ID  network.RequestID
+	URL string
+	// Status and Headers are those of the handshake response; Status is 0
+	// until it has arrived.
+	Status  int64
+	Headers network.Headers
+}
+
+// Page is one tab. From its opening on, it records every HTTP request,
+// every WebSocket and the bytes of WebSocket messages received, and every
+// console message.
 type Page struct {
 	ctx context.Context // the tab's chromedp context; no deadline
 
-	mu       sync.Mutex
-	requests map[network.RequestID]*Request
-	order    []network.RequestID
-	wsIn     int64 // WebSocket payload bytes received
-	console  []chromedp.ConsoleMessage
-	syncs    int
+	mu         sync.Mutex
+	requests   map[network.RequestID]*Request
+	order      []network.RequestID
+	webSockets []WebSocket // in creation order
+	wsIn       int64       // WebSocket payload bytes received
+	console    []chromedp.ConsoleMessage
+	syncs      int
 }
+
+// Context returns the tab's chromedp context, for the chromedp actions and
+// CDP commands that Page does not wrap. It has no deadline: bound each use
+// with context.WithTimeout.
+func (p *Page) Context() context.Context { return p.ctx }
 
 // NewPage opens a tab on about:blank. Each script in onNewDocument runs
 // before any script of every document the tab loads (CDP
@@ -336,7 +358,11 @@ func (p *Page) record(ev any) {
 		r.URL, r.Type = e.Request.URL, e.Type
 	case *network.EventResponseReceived:
 		r := req(e.RequestID)
-		r.Status, r.MimeType = e.Response.Status, e.Response.MimeType
+		if r.URL == "" {
+			r.URL = e.Response.URL
+		}
+		r.Status, r.MimeType, r.Headers = e.Response.Status, e.Response.MimeType, e.Response.Headers
+		r.FromServiceWorker = e.Response.FromServiceWorker
 		r.FromCache = e.Response.FromDiskCache || e.Response.FromPrefetchCache || e.Response.FromServiceWorker
 		if v, ok := HeaderValue(e.Response.Headers, "Content-Encoding"); ok {
 			r.Encoding = v
@@ -351,6 +377,14 @@ func (p *Page) record(ev any) {
 	case *network.EventLoadingFailed:
 		r := req(e.RequestID)
 		r.Finished, r.Failed = true, e.ErrorText
+	case *network.EventWebSocketCreated:
+		p.webSockets = append(p.webSockets, WebSocket{ID: e.RequestID, URL: e.URL})
+	case *network.EventWebSocketHandshakeResponseReceived:
+		i := slices.IndexFunc(p.webSockets, func(w WebSocket) bool { return w.ID == e.RequestID })
+		if i < 0 {
+			p.webSockets, i = append(p.webSockets, WebSocket{ID: e.RequestID}), len(p.webSockets)
+		}
+		p.webSockets[i].Status, p.webSockets[i].Headers = e.Response.Status, e.Response.Headers
 	case *network.EventWebSocketFrameReceived:
 		if e.Response != nil {
 			p.wsIn += int64(len(e.Response.PayloadData))
@@ -380,6 +414,14 @@ func (p *Page) Requests() []Request {
 	return out
 }
 
+// WebSockets returns the WebSockets the page created since the tab opened
+// or since the last ResetNetwork, in the order they were created.
+func (p *Page) WebSockets() []WebSocket {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.webSockets)
+}
+
 // WebSocketBytesIn returns the WebSocket payload bytes received since the
 // tab opened or since the last ResetNetwork.
 func (p *Page) WebSocketBytesIn() int64 {
@@ -388,11 +430,12 @@ func (p *Page) WebSocketBytesIn() int64 {
 	return p.wsIn
 }
 
-// ResetNetwork forgets the requests and WebSocket bytes recorded so far.
+// ResetNetwork forgets the requests, WebSockets and WebSocket bytes
+// recorded so far.
 func (p *Page) ResetNetwork() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.requests, p.order, p.wsIn = map[network.RequestID]*Request{}, nil, 0
+	p.requests, p.order, p.webSockets, p.wsIn = map[network.RequestID]*Request{}, nil, nil, 0
 }
 
 // WaitNetworkIdle waits until every recorded request has finished and no
@@ -469,8 +512,9 @@ func (p *Page) Screenshot() ([]byte, error) {
 }
 
 // SaveScreenshot writes the page as name.png into ArtifactsDir, for a
-// person to look at after a failure; it logs where, or why it could not.
-func (p *Page) SaveScreenshot(tb testing.TB, name string) {
+// person to look at; it logs where, or why it could not, and returns that
+// error too.
+func (p *Page) SaveScreenshot(tb testing.TB, name string) error {
 	tb.Helper()
 	png, err := p.Screenshot()
 	if err == nil {
@@ -478,12 +522,13 @@ func (p *Page) SaveScreenshot(tb testing.TB, name string) {
 		file := filepath.Join(dir, name+".png")
 		if err = os.MkdirAll(dir, 0o755); err == nil {
 			if err = os.WriteFile(file, png, 0o644); err == nil {
-				tb.Logf("screenshot: %s", file)
-				return
+				tb.Logf("screenshot: %s (%d bytes)", file, len(png))
+				return nil
 			}
 		}
 	}
 	tb.Logf("screenshot %s: %v", name, err)
+	return err
 }
 
 // ArtifactsDir is $WAXWING_ARTIFACTS, or artifacts/ at the repository root
@@ -506,12 +551,16 @@ func ArtifactsDir() string {
 	}
 }
 
+// syncMarker starts the console messages that syncConsole writes.
+const syncMarker = "e2e-sync "
+
 // syncConsole waits until every console message the page wrote before the
-// call has been recorded (chromedp delivers them on another goroutine).
+// call has been recorded (chromedp delivers them on another goroutine): it
+// writes a marker and waits for it.
 func (p *Page) syncConsole(d time.Duration) error {
 	p.mu.Lock()
 	p.syncs++
-	marker := fmt.Sprintf("e2e-sync %d", p.syncs)
+	marker := fmt.Sprintf("%s%d", syncMarker, p.syncs)
 	p.mu.Unlock()
 	if _, err := Eval[chromedp.Void](p, d, "console.debug("+JS(marker)+")"); err != nil {
 		return fmt.Errorf("console sync: %w", err)
@@ -529,18 +578,46 @@ func (p *Page) syncConsole(d time.Duration) error {
 	}
 }
 
+// messages returns the console messages recorded so far, without the
+// markers of syncConsole.
+func (p *Page) messages() []chromedp.ConsoleMessage {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.DeleteFunc(slices.Clone(p.console), func(m chromedp.ConsoleMessage) bool {
+		return m.Type == chromedp.ConsoleDebug && strings.HasPrefix(m.Text, syncMarker)
+	})
+}
+
 // Console returns the console messages recorded so far (console.* calls,
 // uncaught exceptions, browser log entries), one per line.
 func (p *Page) Console() string {
 	_ = p.syncConsole(2 * time.Second) // best effort: the page may be gone
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	var sb strings.Builder
-	for _, m := range p.console {
-		if m.Type == chromedp.ConsoleDebug && strings.HasPrefix(m.Text, "e2e-sync ") {
-			continue
-		}
+	for _, m := range p.messages() {
 		sb.WriteString(m.String() + "\n")
 	}
 	return sb.String()
+}
+
+// ConsoleErrors returns every console.error and console.assert call,
+// uncaught exception and browser log entry of level error (a refused
+// request, a CSP violation) that the page has reported so far, each on one
+// line. It fails tb when the page does not answer.
+func (p *Page) ConsoleErrors(tb testing.TB) []string {
+	tb.Helper()
+	if err := p.syncConsole(Step); err != nil {
+		tb.Fatal(err)
+	}
+	var out []string
+	for _, m := range p.messages() {
+		switch {
+		case m.IsException():
+			out = append(out, "exception: "+m.Text)
+		case m.Source != "" && m.Type == chromedp.ConsoleError:
+			out = append(out, "log "+m.Source+": "+m.Text+" "+m.URL)
+		case m.Source == "" && (m.Type == chromedp.ConsoleError || m.Type == "assert"):
+			out = append(out, "console."+string(m.Type)+": "+m.Text)
+		}
+	}
+	return out
 }
