@@ -4,7 +4,7 @@ package bridge_test
 
 // The browser tier: the real bridge, a real Prosody and a real headless
 // Chromium, driven over the Chrome DevTools Protocol with chromedp (helpers
-// in browser_helpers_test.go). Each test starts its own Chromium. Without
+// in internal/e2e and browser_helpers_test.go). Each test starts its own Chromium. Without
 // Chromium, Prosody or the built browser program the tests skip (and fail
 // when CI is set), naming the fix.
 
@@ -18,8 +18,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync/atomic"
@@ -94,7 +92,7 @@ const btShellSettled = `(function (s) {
 
 // waitShellReady polls the shell until the app booted and shows the login
 // form; a failed boot ends the wait at once.
-func waitShellReady(t *testing.T, p *btPage) btShell {
+func waitShellReady(t *testing.T, p *e2e.Page) btShell {
 	t.Helper()
 	return waitShell(t, p, btShellSettled, func(s btShell) bool { return deref(s.Boot) == "ready" && s.Login })
 }
@@ -114,41 +112,39 @@ const btLoginForm = `(function (jid, password) {
 })`
 
 // loginThroughForm fills the login form and waits until the app is online.
-func loginThroughForm(t *testing.T, p *btPage, user, password string) btShell {
+func loginThroughForm(t *testing.T, p *e2e.Page, user, password string) btShell {
 	t.Helper()
-	u, _ := json.Marshal(user)
-	pw, _ := json.Marshal(password)
-	if _, err := btEval[bool](p, btStep, btLoginForm+"("+string(u)+","+string(pw)+")"); err != nil {
+	if _, err := e2e.Eval[bool](p, e2e.Step, btLoginForm+"("+e2e.JS(user)+","+e2e.JS(password)+")"); err != nil {
 		t.Fatalf("filling the login form: %v", err)
 	}
 	return waitShell(t, p, btShellOnline, func(s btShell) bool { return deref(s.Conn) == "online" })
 }
 
-func waitShell(t *testing.T, p *btPage, settled string, ok func(btShell) bool) btShell {
+func waitShell(t *testing.T, p *e2e.Page, settled string, ok func(btShell) bool) btShell {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(p.ctx, btStep+5*time.Second)
+	ctx, cancel := context.WithTimeout(p.Context(), e2e.Step+5*time.Second)
 	defer cancel()
 	s, err := chromedp.Run(ctx, chromedp.Poll[btShell](settled,
-		chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(btStep)))
+		chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(e2e.Step)))
 	if errors.Is(err, chromedp.ErrPollingTimeout) {
-		s, err = btEval[btShell](p, btStep, btShellState)
+		s, err = e2e.Eval[btShell](p, e2e.Step, btShellState)
 		if err == nil {
 			t.Fatalf("app not ready within %v: boot=%s state=%s conn=%s text=%q\nconsole:\n%s",
-				btStep, deref(s.Boot), deref(s.State), deref(s.Conn), deref(s.Text), p.consoleLog())
+				e2e.Step, deref(s.Boot), deref(s.State), deref(s.Conn), deref(s.Text), p.Console())
 		}
 	}
 	if err != nil {
-		t.Fatalf("reading the shell: %v\nconsole:\n%s", err, p.consoleLog())
+		t.Fatalf("reading the shell: %v\nconsole:\n%s", err, p.Console())
 	}
 	if !ok(s) {
-		t.Fatalf("app ended in boot=%s state=%s conn=%s: %q\nconsole:\n%s", deref(s.Boot), deref(s.State), deref(s.Conn), deref(s.Text), p.consoleLog())
+		t.Fatalf("app ended in boot=%s state=%s conn=%s: %q\nconsole:\n%s", deref(s.Boot), deref(s.State), deref(s.Conn), deref(s.Text), p.Console())
 	}
 	return s
 }
 
-func violations(t *testing.T, p *btPage) []btViolation {
+func violations(t *testing.T, p *e2e.Page) []btViolation {
 	t.Helper()
-	v, err := btEval[[]btViolation](p, btStep, `(function () {
+	v, err := e2e.Eval[[]btViolation](p, e2e.Step, `(function () {
   if (!Array.isArray(window.__cspViolations)) { throw new Error('the CSP recorder is not installed'); }
   return window.__cspViolations;
 })()`)
@@ -164,35 +160,23 @@ func violations(t *testing.T, p *btPage) []btViolation {
 // error; app.wasm arrives brotli-compressed and immutable, and the
 // WebSocket speaks the xmpp subprotocol.
 func TestBrowserShell(t *testing.T) {
-	chromium := e2e.ChromiumPath(t)
+	e2e.ChromiumPath(t) // skips at once, before any server starts
 	btRequireWasm(t)
-	btRequireProsody(t)
 	t0 := time.Now()
 	srv := xmppdtest.Start(t, xmppd.Prosody, xmppd.Options{Users: btUsers})
 	br := btStartBridge(t, bridge.Config{Domain: srv.Domain, Upstream: srv.C2S, UpstreamCA: srv.CACertFile})
-	b := btLaunch(t, chromium)
-	p := b.newPage(t, btCSPRecorder)
+	b := e2e.Launch(t, e2e.LaunchOptions{})
+	p := b.NewPage(t, btCSPRecorder)
 
 	// The screenshot is taken however the test ends, for a person to look at.
 	defer func() {
-		png, err := p.screenshot()
-		if err != nil {
+		if err := p.SaveScreenshot(t, "browser-shell"); err != nil {
 			t.Errorf("screenshot: %v", err)
-			return
-		}
-		dir := e2e.ArtifactsDir()
-		file := filepath.Join(dir, "browser-shell.png")
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Errorf("screenshot: %v", err)
-		} else if err := os.WriteFile(file, png, 0o644); err != nil {
-			t.Errorf("screenshot: %v", err)
-		} else {
-			t.Logf("screenshot: %s (%d bytes)", file, len(png))
 		}
 	}()
 
 	tNav := time.Now()
-	p.navigate(t, br.origin()+"/")
+	p.Navigate(t, br.origin()+"/")
 	s := waitShellReady(t, p)
 	t.Logf("servers %v; navigation to login form %v",
 		tNav.Sub(t0).Round(time.Millisecond), time.Since(tNav).Round(time.Millisecond))
@@ -213,11 +197,10 @@ func TestBrowserShell(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 
 	// app.wasm: brotli, immutable, application/wasm.
-	responses, created, handshakes := p.seen()
 	var wasmSeen int
-	for _, r := range responses {
-		if !strings.HasSuffix(r.URL, "/app.wasm") {
-			continue
+	for _, r := range p.Requests() {
+		if r.Status == 0 || !strings.HasSuffix(r.URL, "/app.wasm") {
+			continue // no response, or not app.wasm
 		}
 		wasmSeen++
 		ce, _ := e2e.HeaderValue(r.Headers, "Content-Encoding")
@@ -241,31 +224,34 @@ func TestBrowserShell(t *testing.T) {
 	}
 
 	// The wasm program's WebSocket: to the bridge, subprotocol xmpp.
-	if len(created) == 0 || len(handshakes) == 0 {
-		t.Errorf("no WebSocket seen (created %d, handshakes %d)", len(created), len(handshakes))
-	}
-	for _, u := range created {
-		if u != br.wsURL() {
-			t.Errorf("WebSocket to %q, want %q", u, br.wsURL())
+	sockets, handshakes := p.WebSockets(), 0
+	for _, ws := range sockets {
+		if ws.URL != br.wsURL() {
+			t.Errorf("WebSocket to %q, want %q", ws.URL, br.wsURL())
+		}
+		if ws.Status == 0 {
+			continue // no handshake response (yet)
+		}
+		handshakes++
+		proto, _ := e2e.HeaderValue(ws.Headers, "Sec-WebSocket-Protocol")
+		t.Logf("WebSocket handshake: %d, Sec-WebSocket-Protocol %q", ws.Status, proto)
+		if ws.Status != http.StatusSwitchingProtocols || proto != "xmpp" {
+			t.Errorf("WebSocket handshake: status %d, subprotocol %q; want 101 and xmpp", ws.Status, proto)
 		}
 	}
-	for _, r := range handshakes {
-		proto, _ := e2e.HeaderValue(r.Headers, "Sec-WebSocket-Protocol")
-		t.Logf("WebSocket handshake: %d, Sec-WebSocket-Protocol %q", r.Status, proto)
-		if r.Status != http.StatusSwitchingProtocols || proto != "xmpp" {
-			t.Errorf("WebSocket handshake: status %d, subprotocol %q; want 101 and xmpp", r.Status, proto)
-		}
+	if len(sockets) == 0 || handshakes == 0 {
+		t.Errorf("no WebSocket seen (created %d, handshakes %d)", len(sockets), handshakes)
 	}
 
 	// No CSP violation, no console error.
 	if v := violations(t, p); len(v) != 0 {
 		t.Errorf("%d CSP violations: %+v", len(v), v)
 	}
-	if errs := p.consoleErrors(t); len(errs) != 0 {
+	if errs := p.ConsoleErrors(t); len(errs) != 0 {
 		t.Errorf("%d console errors:\n%s", len(errs), strings.Join(errs, "\n"))
 	}
 	if t.Failed() {
-		t.Logf("console:\n%s", p.consoleLog())
+		t.Logf("console:\n%s", p.Console())
 	}
 }
 
@@ -279,7 +265,7 @@ type btForeignWS struct {
 func btStartForeignWS(t *testing.T) *btForeignWS {
 	t.Helper()
 	f := &btForeignWS{}
-	ln := btListen(t)
+	ln := e2e.ListenLoopback(t)
 	f.addr = ln.Addr().String()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
@@ -329,11 +315,9 @@ type btTryResult struct {
 	Violations []btViolation `json:"violations"`
 }
 
-func btTry(t *testing.T, p *btPage, url, protocol string) btTryResult {
+func btTry(t *testing.T, p *e2e.Page, url, protocol string) btTryResult {
 	t.Helper()
-	u, _ := json.Marshal(url)
-	pr, _ := json.Marshal(protocol)
-	r, err := btEval[btTryResult](p, btStep, btTryWebSocket+"("+string(u)+","+string(pr)+")")
+	r, err := e2e.Eval[btTryResult](p, e2e.Step, btTryWebSocket+"("+e2e.JS(url)+","+e2e.JS(protocol)+")")
 	if err != nil {
 		t.Fatalf("new WebSocket(%s): %v", url, err)
 	}
@@ -346,17 +330,17 @@ func btTry(t *testing.T, p *btPage, url, protocol string) btTryResult {
 // while the same server is reachable from a page without CSP and the
 // shell's own relay stays allowed.
 func TestBrowserCSPBlocksForeignSockets(t *testing.T) {
-	chromium := e2e.ChromiumPath(t)
+	e2e.ChromiumPath(t) // skips at once, before any server starts
 	// The shell's CSP does not depend on the upstream or on the wasm: an
 	// unreachable upstream keeps this test free of Prosody.
-	dead := btListen(t)
+	dead := e2e.ListenLoopback(t)
 	deadAddr := dead.Addr().String()
 	dead.Close()
 	br := btStartBridge(t, bridge.Config{Domain: "localhost", Upstream: deadAddr})
 	foreign := btStartForeignWS(t)
-	b := btLaunch(t, chromium)
-	p := b.newPage(t, btCSPRecorder)
-	p.navigate(t, br.origin()+"/")
+	b := e2e.Launch(t, e2e.LaunchOptions{})
+	p := b.NewPage(t, btCSPRecorder)
+	p.Navigate(t, br.origin()+"/")
 
 	foreignURL := "ws://" + foreign.addr + "/ws"
 	r := btTry(t, p, foreignURL, "")
@@ -382,7 +366,7 @@ func TestBrowserCSPBlocksForeignSockets(t *testing.T) {
 	}
 	// Chromium also reports the refusal as a console error; that the
 	// collector sees it keeps TestBrowserShell's "no console errors" honest.
-	if errs := p.consoleErrors(t); !strings.Contains(strings.Join(errs, "\n"), foreignURL) {
+	if errs := p.ConsoleErrors(t); !strings.Contains(strings.Join(errs, "\n"), foreignURL) {
 		t.Errorf("no console error names %s; console errors: %q", foreignURL, errs)
 	} else {
 		t.Logf("console errors: %q", errs)
@@ -397,8 +381,8 @@ func TestBrowserCSPBlocksForeignSockets(t *testing.T) {
 
 	// Control 2: without CSP the foreign server is reachable, so the refusal
 	// above was the CSP's doing.
-	q := b.newPage(t, btCSPRecorder)
-	q.navigate(t, "http://"+foreign.addr+"/")
+	q := b.NewPage(t, btCSPRecorder)
+	q.Navigate(t, "http://"+foreign.addr+"/")
 	c := btTry(t, q, foreignURL, "")
 	t.Logf("page without CSP → %s: %+v", foreignURL, c)
 	if !c.Opened || foreign.upgrades.Load() != 1 {
@@ -554,13 +538,13 @@ type btBigResult struct {
 	} `json:"close"`
 }
 
-func btRunBig(t *testing.T, p *btPage, params btBigParams) btBigResult {
+func btRunBig(t *testing.T, p *e2e.Page, params btBigParams) btBigResult {
 	t.Helper()
 	arg, err := json.Marshal(params)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := btEval[btBigResult](p, time.Duration(params.StepMs)*time.Millisecond*8, btBigMessage+"("+string(arg)+")")
+	r, err := e2e.Eval[btBigResult](p, time.Duration(params.StepMs)*time.Millisecond*8, btBigMessage+"("+string(arg)+")")
 	if err != nil {
 		t.Fatalf("in the page: %v", err)
 	}
@@ -579,27 +563,26 @@ const btBodyBytes = 200 << 10
 // bridge, must receive the body byte for byte. As the anchor, the same
 // message sent to Prosody's own mod_websocket is refused with close 1003.
 func TestBrowserContinuationFrames(t *testing.T) {
-	chromium := e2e.ChromiumPath(t)
+	e2e.ChromiumPath(t) // skips at once, before any server starts
 	btRequireWasm(t)
-	btRequireProsody(t)
 	srv := xmppdtest.Start(t, xmppd.Prosody, xmppd.Options{Users: btUsers})
 	br := btStartBridge(t, bridge.Config{Domain: srv.Domain, Upstream: srv.C2S, UpstreamCA: srv.CACertFile})
 	proxy := btStartProxy(t, br.addr)
 	origin := "http://" + proxy.addr()
 
-	ctx, cancel := context.WithTimeout(context.Background(), 3*btStep)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*e2e.Step)
 	defer cancel()
-	bob, err := btLogin(ctx, br.wsURL(), br.origin(), srv.Domain, "bob", btUsers["bob"])
+	bob, err := dialXMPP(ctx, endpoint{url: br.wsURL(), origin: br.origin()}, srv.Domain, "bob", btUsers["bob"], "browser-test")
 	if err != nil {
 		t.Fatalf("bob: %v", err)
 	}
-	defer bob.close()
+	defer bob.ws.CloseNow()
 
-	b := btLaunch(t, chromium)
-	p := b.newPage(t, btCSPRecorder)
+	b := e2e.Launch(t, e2e.LaunchOptions{})
+	p := b.NewPage(t, btCSPRecorder)
 	// The page comes through the proxy too, so that its Origin matches the
 	// Host of the WebSocket request and the shell's CSP allows the socket.
-	p.navigate(t, origin+"/")
+	p.Navigate(t, origin+"/")
 	shell := waitShellReady(t, p)
 	wsURL := deref(shell.WSURL)
 	if want := "ws://" + proxy.addr() + bridge.PathWebSocket; wsURL != want {
@@ -609,18 +592,18 @@ func TestBrowserContinuationFrames(t *testing.T) {
 	t0 := time.Now()
 	r := btRunBig(t, p, btBigParams{
 		URL: wsURL, Domain: srv.Domain, User: "alice", Pass: btUsers["alice"],
-		To: bob.jid, ID: "big1", BodyBytes: btBodyBytes, StepMs: int(btStep / time.Millisecond),
+		To: bob.jid, ID: "big1", BodyBytes: btBodyBytes, StepMs: int(e2e.Step / time.Millisecond),
 	})
 	t.Logf("page: %d-byte stanza, body %d chars / %d bytes escaped, sha256 %s; steps %v",
 		r.StanzaBytes, r.BodyChars, r.BodyBytes, r.SHA256, r.Steps)
 	if r.Error != nil {
-		t.Fatalf("in the page: %s\nconsole:\n%s", *r.Error, p.consoleLog())
+		t.Fatalf("in the page: %s\nconsole:\n%s", *r.Error, p.Console())
 	}
 	if r.StanzaBytes < 131072 || r.StanzaBytes > 250000 {
 		t.Fatalf("stanza of %d bytes: want between 131,072 (always fragmented) and 250,000 (below the stanza limit)", r.StanzaBytes)
 	}
 
-	m, err := bob.waitFor(ctx, "the big message", func(m []byte) bool {
+	m, err := bob.readUntil(ctx, "the big message", func(m []byte) bool {
 		return regexp.MustCompile(`^<message\b[^>]*\bid=['"]big1['"]`).Match(m)
 	})
 	if err != nil {
@@ -645,18 +628,18 @@ func TestBrowserContinuationFrames(t *testing.T) {
 	}
 
 	// alice's session survived the big stanza.
-	alive, err := btEval[struct {
+	alive, err := e2e.Eval[struct {
 		Closed any    `json:"closed"`
 		Last   string `json:"last"`
 		Queued int    `json:"queued"`
-	}](p, btStep, `(function (s) { return {closed: s.closed, last: s.last, queued: s.q.length}; })(window.__bigMessageSocket)`)
+	}](p, e2e.Step, `(function (s) { return {closed: s.closed, last: s.last, queued: s.q.length}; })(window.__bigMessageSocket)`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if alive.Closed != nil {
 		t.Errorf("alice's socket was closed after the big stanza: %v", alive.Closed)
 	}
-	clean, err := btEval[bool](p, btStep, `(function (s) { return s.q.filter(function (m) { return /stream:error|^<close/.test(m); }).length === 0; })(window.__bigMessageSocket)`)
+	clean, err := e2e.Eval[bool](p, e2e.Step, `(function (s) { return s.q.filter(function (m) { return /stream:error|^<close/.test(m); }).length === 0; })(window.__bigMessageSocket)`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -678,7 +661,7 @@ func TestBrowserContinuationFrames(t *testing.T) {
 		t.Errorf("%d CSP violations: %+v", len(v), v)
 	}
 
-	_, _ = btEval[chromedp.Void](p, btStep, `window.__bigMessageSocket.ws.send("<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>")`)
+	_, _ = e2e.Eval[chromedp.Void](p, e2e.Step, `window.__bigMessageSocket.ws.send("<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>")`)
 
 	// The anchor: Prosody's own endpoint refuses the same message. The
 	// shell's CSP would block a socket to Prosody, so this runs in a tab
@@ -690,11 +673,11 @@ func TestBrowserContinuationFrames(t *testing.T) {
 			t.Fatal(err)
 		}
 		pp := btStartProxy(t, u.Host)
-		q := b.newPage(t)
-		q.navigate(t, "http://"+pp.addr()+u.Path)
+		q := b.NewPage(t)
+		q.Navigate(t, "http://"+pp.addr()+u.Path)
 		a := btRunBig(t, q, btBigParams{
 			URL: "ws://" + pp.addr() + u.Path, Domain: srv.Domain, User: "alice", Pass: btUsers["alice"],
-			To: bob.jid, ID: "big2", BodyBytes: btBodyBytes, StepMs: int(btStep / time.Millisecond), ExpectClose: true,
+			To: bob.jid, ID: "big2", BodyBytes: btBodyBytes, StepMs: int(e2e.Step / time.Millisecond), ExpectClose: true,
 		})
 		t.Logf("page: steps %v", a.Steps)
 		if a.Error != nil {

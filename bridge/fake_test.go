@@ -19,13 +19,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
 
+	"github.com/waxwing-im/waxwing/internal/e2e"
 	"github.com/waxwing-im/waxwing/wasm/frame"
 )
 
@@ -241,30 +241,12 @@ func (c *fakeConn) expect(t testing.TB, want string) {
 	}
 }
 
-// logBuffer collects log lines for assertions.
-type logBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 type testBridge struct {
 	srv    *Server
 	addr   string
 	url    string
 	origin string
-	logs   *logBuffer
+	logs   *e2e.LogBuffer
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -283,7 +265,7 @@ func startBridge(t testing.TB, f *fakeUpstream, mod func(*Config)) *testBridge {
 	if mod != nil {
 		mod(&cfg)
 	}
-	logs := &logBuffer{}
+	logs := &e2e.LogBuffer{}
 	srv, err := New(cfg, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if err != nil {
 		t.Fatal(err)

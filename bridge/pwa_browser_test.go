@@ -13,7 +13,6 @@ package bridge_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -28,7 +27,6 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
@@ -64,15 +62,15 @@ func startPWAServer(t *testing.T) *pwaServer {
 	upstream := dead.Addr().String()
 	dead.Close()
 
-	logs := &btLog{}
+	logs := &e2e.LogBuffer{}
 	b, err := bridge.New(bridge.Config{Domain: "pwa.example", Upstream: upstream, DataDir: t.TempDir(), DialTimeout: 2 * time.Second},
 		slog.New(slog.NewTextHandler(logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln := btListen(t)
+	ln := e2e.ListenLoopback(t)
 	s := &pwaServer{addr: ln.Addr().String(), h: b.Handler()}
-	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: btStep}
+	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: e2e.Step}
 	go func() { _ = s.srv.Serve(ln) }()
 	t.Cleanup(func() {
 		s.release()
@@ -113,8 +111,8 @@ func (s *pwaServer) waitHeld(t *testing.T) {
 	s.mu.Unlock()
 	select {
 	case <-w:
-	case <-time.After(btStep):
-		t.Fatalf("app.wasm was not requested within %v", btStep)
+	case <-time.After(e2e.Step):
+		t.Fatalf("app.wasm was not requested within %v", e2e.Step)
 	}
 }
 
@@ -191,14 +189,14 @@ const pwaStateJS = `(function () {
 
 // pwaWait polls the page until cond (a JavaScript expression) is true,
 // through reloads, and returns the page's state then.
-func pwaWait(t *testing.T, p *btPage, what, cond string) pwaState {
+func pwaWait(t *testing.T, p *e2e.Page, what, cond string) pwaState {
 	t.Helper()
-	deadline := time.Now().Add(2 * btStep)
+	deadline := time.Now().Add(2 * e2e.Step)
 	var lastErr error
 	for time.Now().Before(deadline) {
-		ok, err := btEval[bool](p, 2*time.Second, "!!("+cond+")")
+		ok, err := e2e.Eval[bool](p, 2*time.Second, "!!("+cond+")")
 		if err == nil && ok {
-			s, err := btEval[pwaState](p, btStep, pwaStateJS)
+			s, err := e2e.Eval[pwaState](p, e2e.Step, pwaStateJS)
 			if err == nil {
 				return s
 			}
@@ -208,14 +206,14 @@ func pwaWait(t *testing.T, p *btPage, what, cond string) pwaState {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	s, err := btEval[pwaState](p, btStep, pwaStateJS)
-	t.Fatalf("%s: not within %v (last error %v); state %+v (%v)\nconsole:\n%s", what, 2*btStep, lastErr, s, err, p.consoleLog())
+	s, err := e2e.Eval[pwaState](p, e2e.Step, pwaStateJS)
+	t.Fatalf("%s: not within %v (last error %v); state %+v (%v)\nconsole:\n%s", what, 2*e2e.Step, lastErr, s, err, p.Console())
 	return s
 }
 
 // pwaControlled waits until a service worker controls the page and its
 // install (the precache) is complete.
-func pwaControlled(t *testing.T, p *btPage) pwaState {
+func pwaControlled(t *testing.T, p *e2e.Page) pwaState {
 	t.Helper()
 	return pwaWait(t, p, "a service worker controls the page",
 		`navigator.serviceWorker.controller && navigator.serviceWorker.controller.state === 'activated' && document.getElementById('app').getAttribute('data-boot') === 'ready'`)
@@ -235,14 +233,14 @@ var pwaInstallabilityErrors = cdp.Command[cdp.Empty, struct {
 }]{Method: "Page.getInstallabilityErrors"}
 
 func TestBrowserPWA(t *testing.T) {
-	chromium := e2e.ChromiumPath(t)
+	e2e.ChromiumPath(t) // skips at once, before any server starts
 	btRequireWasm(t)
-	b := btLaunch(t, chromium)
+	b := e2e.Launch(t, e2e.LaunchOptions{})
 
 	t.Run("installable", func(t *testing.T) {
 		s := startPWAServer(t)
-		p := b.newPage(t, btCSPRecorder, pwaDocCounter)
-		p.navigate(t, s.origin()+"/")
+		p := b.NewPage(t, btCSPRecorder, pwaDocCounter)
+		p.Navigate(t, s.origin()+"/")
 		st := pwaControlled(t, p)
 		if st.Docs != 1 {
 			t.Errorf("the page loaded %d times: the first install must not reload it", st.Docs)
@@ -251,7 +249,7 @@ func TestBrowserPWA(t *testing.T) {
 			t.Errorf("the first install offers an update: banner shown %v, data-update %q", st.BannerShow, deref(st.Update))
 		}
 
-		ctx, cancel := context.WithTimeout(p.ctx, btStep)
+		ctx, cancel := context.WithTimeout(p.Context(), e2e.Step)
 		defer cancel()
 		m, err := chromedp.Call(ctx, page.GetAppManifest, page.GetAppManifestParams{})
 		if err != nil {
@@ -274,9 +272,9 @@ func TestBrowserPWA(t *testing.T) {
 		t.Logf("Chromium reports %d installability errors", len(inst.Errors))
 
 		// Every icon of the manifest loads as an image of its declared size.
-		icons, err := btEval[[]struct {
+		icons, err := e2e.Eval[[]struct {
 			Src, Sizes, Got, Error string
-		}](p, btStep, `(async function () {
+		}](p, e2e.Step, `(async function () {
   var link = document.querySelector('link[rel=manifest]');
   var m = await (await fetch(link.href)).json();
   return Promise.all(m.icons.map(async function (icon) {
@@ -309,15 +307,15 @@ func TestBrowserPWA(t *testing.T) {
 
 	t.Run("offline reload", func(t *testing.T) {
 		s := startPWAServer(t)
-		p := b.newPage(t, btCSPRecorder, pwaDocCounter)
-		p.navigate(t, s.origin()+"/")
+		p := b.NewPage(t, btCSPRecorder, pwaDocCounter)
+		p.Navigate(t, s.origin()+"/")
 		pwaControlled(t, p)
 
 		s.down()
 		if _, err := http.Get(s.origin() + "/"); err == nil {
 			t.Fatalf("the server still answers")
 		}
-		p.navigate(t, s.origin()+"/")
+		p.Navigate(t, s.origin()+"/")
 		st := pwaWait(t, p, "the wasm boots offline", `document.getElementById('app').getAttribute('data-boot') === 'ready'`)
 		if st.Docs != 2 || deref(st.Version) != static.Version() {
 			t.Errorf("after the offline reload: %d documents, version %s", st.Docs, deref(st.Version))
@@ -325,10 +323,10 @@ func TestBrowserPWA(t *testing.T) {
 
 		// The shell and the wasm came from the worker, the shell with its
 		// CSP, the wasm as application/wasm.
-		responses, _, _ := p.seen()
-		var shells, wasms []*network.Response
-		for _, r := range responses {
+		var shells, wasms []e2e.Request
+		for _, r := range p.Requests() {
 			switch {
+			case r.Status == 0: // no response
 			case r.URL == s.origin()+"/":
 				shells = append(shells, r)
 			case strings.HasSuffix(r.URL, "/app.wasm"):
@@ -359,7 +357,7 @@ func TestBrowserPWA(t *testing.T) {
 		// The cached copy is the identity body, byte for byte.
 		raw := httptest.NewRecorder()
 		static.Handler(bridge.PathStatic).ServeHTTP(raw, httptest.NewRequest("GET", bridge.PathStatic+static.Version()+"/app.wasm", nil))
-		size, err := btEval[int](p, btStep, `caches.open('waxwing-`+static.Version()+`').then(function (c) {
+		size, err := e2e.Eval[int](p, e2e.Step, `caches.open('waxwing-`+static.Version()+`').then(function (c) {
   return c.match('/static/`+static.Version()+`/app.wasm'); }).then(function (r) { return r.arrayBuffer(); }).then(function (b) { return b.byteLength; })`)
 		if err != nil {
 			t.Fatal(err)
@@ -370,7 +368,7 @@ func TestBrowserPWA(t *testing.T) {
 
 		// The cached shell's CSP is enforced: an image from another origin
 		// is refused.
-		if _, err := btEval[chromedp.Void](p, btStep, `(function () { var i = new Image(); i.src = 'http://127.0.0.2:9/x.png'; document.body.appendChild(i); })()`); err != nil {
+		if _, err := e2e.Eval[chromedp.Void](p, e2e.Step, `(function () { var i = new Image(); i.src = 'http://127.0.0.2:9/x.png'; document.body.appendChild(i); })()`); err != nil {
 			t.Fatal(err)
 		}
 		pwaWait(t, p, "the CSP refuses a foreign image", `window.__cspViolations.some(function (v) { return v.effectiveDirective === 'img-src'; })`)
@@ -379,25 +377,25 @@ func TestBrowserPWA(t *testing.T) {
 
 	t.Run("reload to update", func(t *testing.T) {
 		s := startPWAServer(t)
-		p := b.newPage(t, btCSPRecorder, pwaDocCounter)
-		p.navigate(t, s.origin()+"/")
+		p := b.NewPage(t, btCSPRecorder, pwaDocCounter)
+		p.Navigate(t, s.origin()+"/")
 		pwaControlled(t, p)
 
 		s.next.Store(true)
 		// What boot.js does every hour and when the network comes back.
-		if _, err := btEval[chromedp.Void](p, btStep, `navigator.serviceWorker.getRegistration().then(function (r) { return r.update(); })`); err != nil {
+		if _, err := e2e.Eval[chromedp.Void](p, e2e.Step, `navigator.serviceWorker.getRegistration().then(function (r) { return r.update(); })`); err != nil {
 			t.Fatal(err)
 		}
 		st := pwaWait(t, p, "the update banner", `document.getElementById('app').getAttribute('data-update') === 'ready'`)
 		if !st.BannerShow || st.Docs != 1 || deref(st.Version) != static.Version() {
 			t.Fatalf("banner shown %v, documents %d, version %s: want the banner over the running build", st.BannerShow, st.Docs, deref(st.Version))
 		}
-		text, err := btEval[string](p, btStep, `document.querySelector('[data-testid=update] button').textContent`)
+		text, err := e2e.Eval[string](p, e2e.Step, `document.querySelector('[data-testid=update] button').textContent`)
 		if err != nil || text != "Reload to update" {
 			t.Errorf("button %q (%v)", text, err)
 		}
 
-		ctx, cancel := context.WithTimeout(p.ctx, btStep)
+		ctx, cancel := context.WithTimeout(p.Context(), e2e.Step)
 		defer cancel()
 		if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`[data-testid=update] button`))); err != nil {
 			t.Fatalf("click: %v", err)
@@ -424,7 +422,7 @@ func TestBrowserPWA(t *testing.T) {
 			paint  bool
 			kept   bool // the key is still there afterwards
 		}{
-			{"saved view", mustJSON(t, map[string]any{"v": 1, "html": html}), true, true},
+			{"saved view", e2e.JS(map[string]any{"v": 1, "html": html}), true, true},
 			{"malformed JSON", `{"v":1,"html":`, false, false},
 			{"no html", `{"v":1}`, false, false},
 			{"another format", `{"v":2,"html":"<p>x</p>"}`, false, true},
@@ -433,17 +431,17 @@ func TestBrowserPWA(t *testing.T) {
 			t.Run(tt.name, func(t *testing.T) {
 				s := startPWAServer(t)
 				s.hold()
-				set := `if (location.protocol === 'http:') { localStorage.setItem('waxwing:paint', ` + mustJSON(t, tt.stored) + `); }`
-				p := b.newPage(t, btCSPRecorder, pwaDocCounter, set)
-				p.navigate(t, s.origin()+"/")
+				set := `if (location.protocol === 'http:') { localStorage.setItem('waxwing:paint', ` + e2e.JS(tt.stored) + `); }`
+				p := b.NewPage(t, btCSPRecorder, pwaDocCounter, set)
+				p.Navigate(t, s.origin()+"/")
 				s.waitHeld(t)
 
 				// app.wasm is on its way and held: the wasm has not run.
-				st, err := btEval[pwaState](p, btStep, pwaStateJS)
+				st, err := e2e.Eval[pwaState](p, e2e.Step, pwaStateJS)
 				if err != nil {
 					t.Fatal(err)
 				}
-				stored, err := btEval[*string](p, btStep, `localStorage.getItem('waxwing:paint')`)
+				stored, err := e2e.Eval[*string](p, e2e.Step, `localStorage.getItem('waxwing:paint')`)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -497,15 +495,15 @@ func TestBrowserPWA(t *testing.T) {
 			`</ol></div></section></div></div>`
 		s := startPWAServer(t)
 		s.hold()
-		set := `if (location.protocol === 'http:') { localStorage.setItem('waxwing:paint', ` + mustJSON(t, mustJSON(t, map[string]any{"v": 1, "html": chat})) + `); }`
-		p := b.newPage(t, btCSPRecorder, pwaDocCounter, set)
-		p.navigate(t, s.origin()+"/")
+		set := `if (location.protocol === 'http:') { localStorage.setItem('waxwing:paint', ` + e2e.JS(e2e.JS(map[string]any{"v": 1, "html": chat})) + `); }`
+		p := b.NewPage(t, btCSPRecorder, pwaDocCounter, set)
+		p.Navigate(t, s.origin()+"/")
 		s.waitHeld(t)
 		type scroll struct {
 			Top, Height, Client float64
 			Boot                string
 		}
-		got, err := btEval[scroll](p, btStep, `(function () {
+		got, err := e2e.Eval[scroll](p, e2e.Step, `(function () {
   var m = document.getElementById('messages');
   return {Top: m.scrollTop, Height: m.scrollHeight, Client: m.clientHeight, Boot: document.getElementById('app').getAttribute('data-boot')};
 })()`)
@@ -523,13 +521,4 @@ func TestBrowserPWA(t *testing.T) {
 			t.Errorf("painted at scrollTop %v of %v (client %v): the newest message is not on screen", got.Top, got.Height, got.Client)
 		}
 	})
-}
-
-func mustJSON(t *testing.T, v any) string {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }
