@@ -182,11 +182,12 @@ func waitAcked(t *testing.T, d *device) {
 	}
 }
 
-// waitStable returns what d received once nothing more came for a second.
+// waitStable returns what d received once something came and then nothing
+// more for two seconds.
 func waitStable(t *testing.T, d *device) []string {
 	t.Helper()
 	got, since := d.received(), time.Now()
-	for deadline := time.Now().Add(30 * time.Second); time.Since(since) < time.Second; {
+	for deadline := time.Now().Add(30 * time.Second); len(got) == 0 || time.Since(since) < 2*time.Second; {
 		if time.Now().After(deadline) {
 			t.Fatal("messages kept coming for 30 s")
 		}
