@@ -186,6 +186,7 @@ func rawFetch(ctx context.Context, acct account, pageSize int) ([]archived, int,
 	type entry struct {
 		archived
 		origin string
+		state  bool // a receipt or marker: no body
 	}
 	var page []entry
 	fins := make(chan []byte, 1)
@@ -198,7 +199,8 @@ func rawFetch(ctx context.Context, acct account, pageSize int) ([]archived, int,
 			}
 			mu.Lock()
 			if m.MAM.QueryID == qid {
-				page = append(page, entry{archived{ID: m.MAM.ID, From: m.Inner.From, Body: m.Inner.Body}, m.Inner.OriginID})
+				page = append(page, entry{archived{ID: m.MAM.ID, From: m.Inner.From, Body: m.Inner.Body}, m.Inner.OriginID,
+					m.Inner.Body == "" && len(m.Inner.OOB) == 0})
 			}
 			mu.Unlock()
 		case "iq":
@@ -258,6 +260,12 @@ func rawFetch(ctx context.Context, acct account, pageSize int) ([]archived, int,
 			seen := map[string]bool{}
 			var out []archived
 			for _, e := range all {
+				if e.state {
+					// Prosody archives chat receipts (those the engine
+					// sends for offline messages, say): state, not a
+					// message the store keeps.
+					continue
+				}
 				key := bareJID(e.From) + "\x00" + e.origin
 				if e.origin != "" && seen[key] {
 					continue
