@@ -3,10 +3,12 @@
 package xmppd
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"os/user"
+	"path/filepath"
 	"runtime"
 	"strings"
 )
@@ -50,4 +52,21 @@ func Available(kind Kind) error {
 		return nil
 	}
 	return fmt.Errorf("xmppd: unknown server kind %q", kind)
+}
+
+// AvailableFor is Available, and also checks what the options need: for
+// Prosody with SQL, LuaDBI's SQLite3 driver for the Lua that runs Prosody.
+func AvailableFor(kind Kind, o Options) error {
+	if err := Available(kind); err != nil {
+		return err
+	}
+	if kind == Prosody && o.SQL {
+		// Debian's lua-dbi-sqlite3 installs dbd/sqlite3.so for each Lua
+		// version under the multiarch library directory; Prosody 0.12.3
+		// runs on lua5.4.
+		if m, _ := filepath.Glob("/usr/lib/*/lua/5.4/dbd/sqlite3.so"); len(m) == 0 {
+			return errors.New("xmppd: Prosody with SQL storage needs LuaDBI's SQLite3 driver for Lua 5.4; install it with: apt-get install lua-dbi-sqlite3")
+		}
+	}
+	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"text/template"
 	"time"
@@ -36,6 +37,7 @@ type prosody struct {
 	cmd      *exec.Cmd
 	done     chan struct{} // closed when cmd has exited
 	logStart int64         // size of prosody.log at launch
+	regMu    sync.Mutex    // with SQL: one prosodyctl register at a time
 }
 
 func newProsody(s *Server) (*prosody, error) {
@@ -94,7 +96,10 @@ allow_unencrypted_plain_auth = true
 {{end}}
 consider_websocket_secure = true -- SASL on ws:// (compared against in benchmarks)
 authentication = "internal_hashed"
-storage = "internal"
+{{if .SQL}}storage = "sql" -- mod_storage_sql, as production servers keep MAM
+sql = { driver = "SQLite3"; database = "prosody.sqlite" } -- under data_path
+{{else}}storage = "internal" -- files; an archive query loads the whole archive
+{{end}}
 
 modules_enabled = {
 	"roster"; "saslauth";{{if .TLS}} "tls";{{end}} "disco"; "posix";
@@ -111,7 +116,8 @@ modules_disabled = { "s2s"; "s2s_auth_certs" }
 
 archive_expires_after = "never"
 default_archive_policy = true
-mam_include_total = true
+mam_include_total = true{{if .MAMMax}}
+max_archive_query_results = {{.MAMMax}}{{end}}
 smacks_hibernation_time = {{.SMTimeout}}
 smacks_max_ack_delay = 30
 push_notification_with_body = true
@@ -154,6 +160,8 @@ func (p *prosody) writeConfig() error {
 		"SASL2":           !s.opts.NoSASL2,
 		"InlineSM":        s.opts.InlineSM,
 		"SMTimeout":       smTimeout(s.opts),
+		"SQL":             s.opts.SQL,
+		"MAMMax":          s.opts.MaxArchiveQueryResults,
 	}
 	var buf bytes.Buffer
 	if err := prosodyCfg.Execute(&buf, data); err != nil {
@@ -236,14 +244,30 @@ func (p *prosody) kill() error {
 }
 
 func (p *prosody) register(ctx context.Context, user, pass string) error {
-	// Works with the server running or not (internal storage is plain files).
-	cmd := exec.CommandContext(ctx, "prosodyctl", "--config", p.cfg, "register", user, p.s.Domain, pass)
-	cmd.Dir = p.dir
-	cmd.WaitDelay = 2 * time.Second
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("xmppd: prosodyctl register %s: %v: %s", user, err, strings.TrimSpace(string(out)))
+	// Works with the server running or not: internal storage is plain
+	// files. SQLite allows one writer at a time and Prosody sets no busy
+	// timeout, so with SQL registrations go one at a time and are retried
+	// while the server (or another prosodyctl) holds the lock.
+	if p.s.opts.SQL {
+		p.regMu.Lock()
+		defer p.regMu.Unlock()
 	}
-	return nil
+	for attempt := 1; ; attempt++ {
+		cmd := exec.CommandContext(ctx, "prosodyctl", "--config", p.cfg, "register", user, p.s.Domain, pass)
+		cmd.Dir = p.dir
+		cmd.WaitDelay = 2 * time.Second
+		out, err := cmd.CombinedOutput()
+		if err == nil {
+			return nil
+		}
+		if !p.s.opts.SQL || attempt == 20 || !bytes.Contains(out, []byte("database is locked")) || ctx.Err() != nil {
+			return fmt.Errorf("xmppd: prosodyctl register %s: %v: %s", user, err, strings.TrimSpace(string(out)))
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Duration(attempt) * 50 * time.Millisecond):
+		}
+	}
 }
 
 func (p *prosody) logFiles() []string {

@@ -40,6 +40,10 @@ const (
 // KeepEnv is the environment variable that, set to "1", keeps a server's Dir after Stop.
 const KeepEnv = "WAXWING_KEEP_SERVERS"
 
+// SQLEnv is the environment variable that, set to "1", gives every Prosody
+// SQL storage (Options.SQL), to run a test suite that way.
+const SQLEnv = "WAXWING_PROSODY_SQL"
+
 // Options configures Start. The zero value is a strict STARTTLS server for "localhost".
 type Options struct {
 	Domain    string   // default "localhost"
@@ -57,9 +61,20 @@ type Options struct {
 	// SMTimeout is how long a disconnected session may be resumed (Prosody
 	// smacks_hibernation_time, ejabberd resume_timeout); default 600 s.
 	SMTimeout time.Duration
-	Users     map[string]string                // user (localpart) -> password, registered before Start returns
-	Debug     bool                             // prosody: also write debug.log; ejabberd: loglevel debug
-	Logf      func(format string, args ...any) // optional: one line per start/restart/stop, with timings
+	// SQL: prosody: keep accounts, rosters and archives in SQLite through
+	// mod_storage_sql (storage = "sql", LuaDBI's SQLite3 driver, Debian
+	// package lua-dbi-sqlite3) instead of the files of the default
+	// storage = "internal". Production servers keep MAM in SQL: an archive
+	// query there reads one indexed page, where internal storage loads the
+	// whole archive for every query. Ignored by ejabberd.
+	SQL bool
+	// MaxArchiveQueryResults: prosody: the most results one MAM query
+	// answers (max_archive_query_results; larger asks are cut to it); 0
+	// keeps Prosody's default, 50. Ignored by ejabberd.
+	MaxArchiveQueryResults int
+	Users                  map[string]string                // user (localpart) -> password, registered before Start returns
+	Debug                  bool                             // prosody: also write debug.log; ejabberd: loglevel debug
+	Logf                   func(format string, args ...any) // optional: one line per start/restart/stop, with timings
 }
 
 // Server is a running (or stopped) test server. Its exported fields are fixed for its lifetime,
@@ -126,8 +141,14 @@ var (
 // stream features, every other port accepts, and all Options.Users exist. ctx bounds the wait;
 // on error nothing is left running.
 func Start(ctx context.Context, kind Kind, o Options) (*Server, error) {
-	if err := Available(kind); err != nil {
+	if kind == Prosody && os.Getenv(SQLEnv) == "1" {
+		o.SQL = true
+	}
+	if err := AvailableFor(kind, o); err != nil {
 		return nil, err
+	}
+	if o.MaxArchiveQueryResults < 0 {
+		return nil, fmt.Errorf("xmppd: MaxArchiveQueryResults %d < 0", o.MaxArchiveQueryResults)
 	}
 	if o.Domain == "" {
 		o.Domain = "localhost"

@@ -249,6 +249,78 @@ func TestProsodyNoSASL2(t *testing.T) {
 	c.legacyLogin(s.Domain, "alice", "alice pass")
 }
 
+// TestProsodySQL: with SQL storage (SQLite), accounts registered at Start (five: registrations
+// contend for SQLite's lock) and while running log
+// in, the archive survives a Restart, and a MAM query is cut at MaxArchiveQueryResults (60 here,
+// not Prosody's default 50).
+func TestProsodySQL(t *testing.T) {
+	t.Parallel()
+	if err := xmppd.AvailableFor(xmppd.Prosody, xmppd.Options{SQL: true}); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	const limit, sent = 60, 70
+	s := xmppdtest.Start(t, xmppd.Prosody, xmppd.Options{SQL: true, MaxArchiveQueryResults: limit, Users: map[string]string{"alice": "alice pass", "bob": "bob pass", "dave": "dave pass", "erin": "erin pass", "frank": "frank pass"}})
+	cfg, err := os.ReadFile(filepath.Join(s.Dir, "prosody", "prosody.cfg.lua"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(cfg), `storage = "sql"`) {
+		t.Fatalf("the config does not say storage = \"sql\":\n%s", cfg)
+	}
+	if err := s.Register(t.Context(), "carol", "carol pass"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(s.Dir, "prosody", "data", "prosody.sqlite")); err != nil {
+		t.Fatalf("no SQLite database: %v", err)
+	}
+	c := dial(t, s.C2S)
+	c.open(s.Domain, "")
+	c.starttls(s.TLSConfig())
+	c.open(s.Domain, "")
+	c.legacyLogin(s.Domain, "alice", "alice pass")
+	for i := range sent {
+		c.send("<message type='chat' to='carol@%s' id='m%d'><body>%d</body></message>", s.Domain, i, i)
+	}
+	c.ping(s.Domain) // answered after the messages: they are archived
+	c.close()
+	if err := s.Restart(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	login(t, s, "carol", "carol pass")
+	c = dial(t, s.C2S)
+	defer c.close()
+	c.open(s.Domain, "")
+	c.starttls(s.TLSConfig())
+	c.open(s.Domain, "")
+	c.legacyLogin(s.Domain, "alice", "alice pass")
+	c.send("<iq type='set' id='q1'><query xmlns='urn:xmpp:mam:2' queryid='q1'>"+
+		"<set xmlns='http://jabber.org/protocol/rsm'><max>%d</max></set></query></iq>", 1000)
+	results := 0
+	for {
+		n := c.next()
+		if n.XMLName.Local == "message" && n.find("urn:xmpp:mam:2", "result") != nil {
+			results++
+			continue
+		}
+		if n.XMLName.Local == "iq" && n.attr("id") == "q1" {
+			fin := n.find("urn:xmpp:mam:2", "fin")
+			if n.attr("type") != "result" || fin == nil {
+				t.Fatalf("MAM query: %s", n)
+			}
+			if count := n.childText("http://jabber.org/protocol/rsm", "count"); count != fmt.Sprint(sent) {
+				t.Errorf("the archive counts %q messages, want %d", count, sent)
+			}
+			break
+		}
+	}
+	if results != limit {
+		t.Errorf("a query for 1000 got %d results, want MaxArchiveQueryResults = %d", results, limit)
+	}
+}
+
 // TestCertNames: a certificate without the domain fails verification, and is still served.
 func TestCertNames(t *testing.T) {
 	t.Parallel()
