@@ -12,6 +12,13 @@
 // with a non-zero status (a failed test, a panic), when the page throws, or
 // when the program does not finish in time.
 //
+// With $WAXWING_WASMTEST_CPUPROFILE set to a directory, each run also
+// records a CPU profile of the page (the DevTools Profiler: wasm and
+// JavaScript, sampled every 500 µs) from loading the page to the program's
+// exit, and writes it there as <time>.cpuprofile (DevTools' Performance
+// panel loads it) with <time>.txt, the functions taking the most time (see
+// SummarizeProfile).
+//
 // Chromium is $WAXWING_CHROMIUM, or chromium on $PATH, or /usr/bin/chromium.
 // When it is missing the test is skipped with the command that installs it,
 // or fails when the environment variable CI is set.
@@ -316,6 +323,12 @@ func (r *run) do(ctx context.Context) (string, error) {
 	if _, err := chromedp.Call(bctx, runtime.AddBinding, runtime.AddBindingParams{Name: binding}); err != nil {
 		return "", r.startErr(ctx, "adding the binding", err)
 	}
+	profDir := os.Getenv(ProfileEnv)
+	if profDir != "" {
+		if err := startProfile(bctx); err != nil {
+			return "", r.startErr(ctx, "starting the profiler", err)
+		}
+	}
 	argsJSON, err := json.Marshal(r.args)
 	if err != nil {
 		return "", err
@@ -357,6 +370,11 @@ func (r *run) do(ctx context.Context) (string, error) {
 			case m.Exit != nil && *m.Exit != 0:
 				return out.String(), fmt.Errorf("the program exited with status %d", *m.Exit)
 			case m.Exit != nil:
+				if profDir != "" {
+					if err := stopProfile(bctx, profDir); err != nil {
+						return out.String(), err
+					}
+				}
 				return out.String(), nil
 			}
 		case err := <-navErr:

@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/cdproto/profiler"
+	"github.com/chromedp/cdproto/runtime"
 )
 
 // TestRun runs one program in Chromium per outcome: a pass, a failed test,
@@ -67,6 +70,37 @@ func TestHasFlag(t *testing.T) {
 	} {
 		if got := hasFlag(tc.args, "test.timeout"); got != tc.want {
 			t.Errorf("hasFlag(%q) = %v, want %v", tc.args, got, tc.want)
+		}
+	}
+}
+
+// TestSummarizeProfile: self time goes to the sampled function, total time
+// to every function on its stack, once per sample.
+func TestSummarizeProfile(t *testing.T) {
+	frame := func(name string) *runtime.CallFrame {
+		return &runtime.CallFrame{FunctionName: name, URL: "http://x/test.wasm"}
+	}
+	p := &profiler.Profile{
+		Nodes: []*profiler.ProfileNode{
+			{ID: 1, CallFrame: frame("(root)"), Children: []int64{2, 4}},
+			{ID: 2, CallFrame: frame("main.work"), Children: []int64{3}},
+			{ID: 3, CallFrame: frame("main.parse")},
+			{ID: 4, CallFrame: frame("(idle)")},
+		},
+		// The time of a sample is the delta to the next one.
+		Samples:    []int64{3, 3, 2, 4, 4},
+		TimeDeltas: []int64{0, 1000, 1000, 2000, 4000},
+	}
+	got := SummarizeProfile(p, 10)
+	for _, want := range []string{
+		"5 samples, 0.01 s",
+		"   0.002 s  25.0%  main.parse", // self: 1 + 1 ms
+		"   0.002 s  25.0%  main.work",  // self
+		"   0.004 s  50.0%  main.work",  // total: its own 2 ms and parse's 2 ms
+		"   0.008 s 100.0%  (root)",     // total
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the summary lacks %q:\n%s", want, got)
 		}
 	}
 }
