@@ -23,12 +23,33 @@ func TestBrowserIndexedDB(t *testing.T) {
 //
 //	go test ./store -run '^$' -bench BrowserIndexedDB
 func BenchmarkBrowserIndexedDBPageCommit(b *testing.B) {
-	const name = "BenchmarkIndexedDBPageCommit"
-	out := wasmtest.Config{Timeout: 5 * time.Minute}.Run(b, ".", "-test.run=^$", "-test.bench=^"+name+"$", "-test.benchtime=40x")
+	browserBench(b, "BenchmarkIndexedDBPageCommit", "40x", "msgs/s")
+}
+
+// BenchmarkBrowserIndexedDBCatchUpPages runs BenchmarkIndexedDBCatchUpPages
+// (a 10,000-message archive stored as the sync engine's page commits make
+// it, pages of 50 and 250) once in headless Chromium:
+//
+//	go test ./store -run '^$' -bench BrowserIndexedDBCatchUp
+func BenchmarkBrowserIndexedDBCatchUpPages(b *testing.B) {
+	browserBench(b, "BenchmarkIndexedDBCatchUpPages", "1x", "msgs/s")
+}
+
+// BenchmarkBrowserIndexedDBUpdateState runs BenchmarkIndexedDBUpdateState
+// (300 saves of the session state for each durability hint) in
+// headless Chromium.
+func BenchmarkBrowserIndexedDBUpdateState(b *testing.B) {
+	browserBench(b, "BenchmarkIndexedDBUpdateState", "300x", "ms/save")
+}
+
+// browserBench runs the js/wasm benchmark name in Chromium and reports the
+// figure in unit of each of its sub-benchmarks as its own.
+func browserBench(b *testing.B, name, benchtime, unit string) {
+	out := wasmtest.Config{Timeout: 5 * time.Minute}.Run(b, ".", "-test.run=^$", "-test.bench=^"+name+"$", "-test.benchtime="+benchtime)
 	found := false
 	for line := range strings.Lines(out) {
 		f := strings.Fields(line)
-		if len(f) < 4 || !strings.HasPrefix(f[0], name+"/") || f[len(f)-1] != "msgs/s" {
+		if len(f) < 4 || !strings.HasPrefix(f[0], name+"/") || f[len(f)-1] != unit {
 			continue
 		}
 		v, err := strconv.ParseFloat(f[len(f)-2], 64)
@@ -37,11 +58,11 @@ func BenchmarkBrowserIndexedDBPageCommit(b *testing.B) {
 		}
 		found = true
 		b.Run(strings.TrimPrefix(f[0], name+"/"), func(b *testing.B) {
-			b.ReportMetric(v, "msgs/s")
+			b.ReportMetric(v, unit)
 			b.ReportMetric(0, "ns/op")
 		})
 	}
 	if !found {
-		b.Fatalf("no msgs/s figure in the output of %s", name)
+		b.Fatalf("no %s figure in the output of %s", unit, name)
 	}
 }

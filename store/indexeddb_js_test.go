@@ -189,6 +189,135 @@ func keys(ms []store.Message) string {
 	return strings.Join(ks, " ")
 }
 
+// TestIndexedDBArchiveLookups: within one transaction, lookups by archive
+// id after a miss, after a put, and after a put that changes the id (the
+// store answers some of these without asking IndexedDB), for messages
+// and for edits, with the edits' archive ids read at once and not.
+func TestIndexedDBArchiveLookups(t *testing.T) {
+	for _, preload := range []int{1024, 0} {
+		t.Run(fmt.Sprintf("preload-%d", preload), func(t *testing.T) {
+			defer store.SetEditPreload(store.SetEditPreload(preload))
+			ctx := context.Background()
+			s := openIndexedDB(t)
+			const me, peer = "me@example.org", "peer@example.org"
+			msg := func(key, id string) store.Message {
+				return store.Message{Key: key, Conversation: peer, From: peer, ArchiveBy: me, ArchiveID: id, Body: key, Pos: 5, State: store.StateReceived}
+			}
+			edit := func(key, id string) store.Edit {
+				return store.Edit{Key: key, Conversation: peer, Kind: store.Reaction, Target: "t", From: peer, Reactions: []string{"👍"}, ArchiveBy: me, ArchiveID: id, Pos: 6}
+			}
+			err := s.Update(ctx, func(tx store.Tx) error {
+				if _, err := tx.PutMessage(msg("m0", "x0")); err != nil {
+					return err
+				}
+				_, err := tx.PutEdit(edit("e0", "E0"))
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			msgIs := func(tx store.Tx, id, want string) {
+				t.Helper()
+				m, ok, err := tx.MessageByArchiveID(me, id)
+				if err != nil || ok != (want != "") || m.Key != want {
+					t.Errorf("MessageByArchiveID(%s) = %q, %v, %v; want %q", id, m.Key, ok, err, want)
+				}
+			}
+			editIs := func(tx store.Tx, id, want string) {
+				t.Helper()
+				e, ok, err := tx.EditByArchiveID(me, id)
+				if err != nil || ok != (want != "") || e.Key != want {
+					t.Errorf("EditByArchiveID(%s) = %q, %v, %v; want %q", id, e.Key, ok, err, want)
+				}
+			}
+			err = s.Update(ctx, func(tx store.Tx) error {
+				msgIs(tx, "x1", "")
+				editIs(tx, "x1", "")
+				if _, err := tx.PutMessage(msg("m1", "x1")); err != nil {
+					return err
+				}
+				msgIs(tx, "x1", "m1")
+				if _, err := tx.PutMessage(msg("m1", "x2")); err != nil {
+					return err
+				}
+				msgIs(tx, "x1", "")
+				msgIs(tx, "x2", "m1")
+				msgIs(tx, "x0", "m0")
+				msgIs(tx, "x0", "m0")
+				if _, err := tx.PutMessage(msg("m0", "x3")); err != nil {
+					return err
+				}
+				msgIs(tx, "x0", "")
+				msgIs(tx, "x3", "m0")
+				if _, err := tx.PutMessage(msg("m2", "x0")); err != nil {
+					return err
+				}
+				msgIs(tx, "x0", "m2")
+
+				editIs(tx, "E9", "")
+				if _, err := tx.PutEdit(edit("e9", "E9")); err != nil {
+					return err
+				}
+				editIs(tx, "E9", "e9")
+				editIs(tx, "E0", "e0")
+				if _, err := tx.PutEdit(edit("e0", "E5")); err != nil {
+					return err
+				}
+				editIs(tx, "E0", "")
+				editIs(tx, "E5", "e0")
+				if _, err := tx.PutEdit(edit("e8", "E0")); err != nil {
+					return err
+				}
+				editIs(tx, "E0", "e8")
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = s.Update(ctx, func(tx store.Tx) error {
+				for id, want := range map[string]string{"x0": "m2", "x1": "", "x2": "m1", "x3": "m0"} {
+					msgIs(tx, id, want)
+				}
+				for id, want := range map[string]string{"E0": "e8", "E5": "e0", "E9": "e9", "E1": ""} {
+					editIs(tx, id, want)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// benchMessage is the n-th message of the benchmarks' archive of own with
+// peer: a third sent by own.
+func benchMessage(n int, own, peer, body string) store.Message {
+	m := store.Message{
+		Key: fmt.Sprintf("m%08d", n), Conversation: peer, ArchiveBy: own, ArchiveID: fmt.Sprintf("arch-%08d", n),
+		OriginID: fmt.Sprintf("orig-%08d", n), StanzaID: fmt.Sprintf("st-%08d", n), From: peer,
+		Time: time.Unix(1_700_000_000+int64(n), 0), Body: body, State: store.StateReceived, Pos: store.Pos(n),
+	}
+	if n%3 == 0 {
+		m.From, m.Direction, m.State = own, store.Outbound, store.StateAcked
+	}
+	return m
+}
+
+// storeNew stores a new archived message the way the sync engine does
+// (wasm/history apply): looked up by archive id and by origin-id, where
+// neither may find it, then put.
+func storeNew(tx store.Tx, m store.Message) error {
+	if _, ok, err := tx.MessageByArchiveID(m.ArchiveBy, m.ArchiveID); err != nil || ok {
+		return fmt.Errorf("MessageByArchiveID: %v, %v", ok, err)
+	}
+	if ms, err := tx.MessagesByOriginID(m.From, m.OriginID); err != nil || len(ms) != 0 {
+		return fmt.Errorf("MessagesByOriginID: %d, %v", len(ms), err)
+	}
+	_, err := tx.PutMessage(m)
+	return err
+}
+
 // pageSize is the number of messages of one MAM page.
 const pageSize = 250
 
@@ -211,21 +340,7 @@ func BenchmarkIndexedDBPageCommit(b *testing.B) {
 					first := n
 					for range pageSize {
 						n++
-						m := store.Message{
-							Key: fmt.Sprintf("m%08d", n), Conversation: peer, ArchiveBy: own, ArchiveID: fmt.Sprintf("arch-%08d", n),
-							OriginID: fmt.Sprintf("orig-%08d", n), StanzaID: fmt.Sprintf("st-%08d", n), From: peer,
-							Time: time.Unix(1_700_000_000+int64(n), 0), Body: body, State: store.StateReceived, Pos: store.Pos(n),
-						}
-						if n%3 == 0 {
-							m.From, m.Direction, m.State = own, store.Outbound, store.StateAcked
-						}
-						if _, ok, err := tx.MessageByArchiveID(m.ArchiveBy, m.ArchiveID); err != nil || ok {
-							return fmt.Errorf("MessageByArchiveID: %v, %v", ok, err)
-						}
-						if ms, err := tx.MessagesByOriginID(m.From, m.OriginID); err != nil || len(ms) != 0 {
-							return fmt.Errorf("MessagesByOriginID: %d, %v", len(ms), err)
-						}
-						if _, err := tx.PutMessage(m); err != nil {
+						if err := storeNew(tx, benchMessage(n, own, peer, body)); err != nil {
 							return err
 						}
 					}
@@ -255,6 +370,114 @@ func BenchmarkIndexedDBPageCommit(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "msgs/s")
+		})
+	}
+}
+
+// BenchmarkIndexedDBCatchUpPages stores a 10,000-message archive (the
+// figure of issue 4) in a new database, page after page, making the calls
+// the sync engine makes in its page commit (wasm/history commitPage), in
+// the same order: for each result where it is placed (MessageByArchiveID,
+// EditByArchiveID), then for each whether it is a copy
+// (MessageByArchiveID, MessagesByOriginID) and the message; then the
+// conversation's inbox row (Conversation, LastMessage, CountInbound,
+// PutConversation) and the coverage (Archive, PutArchive). Between pages,
+// the engine's read-only Archive, twice, and the client's saves of its
+// XEP-0198 count, one per 16 results (UpdateState). No server, no
+// parsing: what the store alone allows, with pages of 50 (Prosody's
+// default max_archive_query_results) and of 250 (the engine's ask).
+func BenchmarkIndexedDBCatchUpPages(b *testing.B) {
+	const total, own, peer = 10_000, "me@example.org", "peer@example.org"
+	body := strings.Repeat("Grüße, a message of ordinary length 😀 ", 2)
+	for _, size := range []int{50, 250} {
+		b.Run(fmt.Sprintf("page-%d", size), func(b *testing.B) {
+			ctx := context.Background()
+			var stored int
+			for b.Loop() {
+				b.StopTimer()
+				s := openIndexedDB(b)
+				b.StartTimer()
+				for top := total; top > 0; top -= size {
+					if _, err := s.Archive(ctx, own); err != nil {
+						b.Fatal(err)
+					}
+					first := max(1, top-size+1)
+					err := s.Update(ctx, func(tx store.Tx) error {
+						a, err := tx.Archive(own)
+						if err != nil {
+							return err
+						}
+						for n := first; n <= top; n++ {
+							id := fmt.Sprintf("arch-%08d", n)
+							if _, ok, err := tx.MessageByArchiveID(own, id); err != nil || ok {
+								return fmt.Errorf("MessageByArchiveID: %v, %v", ok, err)
+							}
+							if _, ok, err := tx.EditByArchiveID(own, id); err != nil || ok {
+								return fmt.Errorf("EditByArchiveID: %v, %v", ok, err)
+							}
+						}
+						for n := first; n <= top; n++ {
+							if err := storeNew(tx, benchMessage(n, own, peer, body)); err != nil {
+								return err
+							}
+						}
+						c, _, err := tx.Conversation(peer)
+						if err != nil {
+							return err
+						}
+						last, _, err := tx.LastMessage(peer)
+						if err != nil {
+							return err
+						}
+						if c.Unread, err = tx.CountInbound(peer, 0); err != nil {
+							return err
+						}
+						c.Peer, c.LastActivity, c.LastKey, c.Preview = peer, last.Time, last.Key, last.Body
+						if _, err := tx.PutConversation(c); err != nil {
+							return err
+						}
+						r := store.Range{First: fmt.Sprintf("arch-%08d", first), Last: fmt.Sprintf("arch-%08d", total), FirstPos: store.Pos(first), LastPos: store.Pos(total)}
+						a.Ranges, a.Below = []store.Range{r}, []store.GapReason{store.GapUnfetched}
+						_, err = tx.PutArchive(a)
+						return err
+					})
+					if err != nil {
+						b.Fatal(err)
+					}
+					for range (top - first + 1) / 16 {
+						if err := s.UpdateState(ctx, func(st *store.Session) error { st.SM.Inbound += 16; return nil }); err != nil {
+							b.Fatal(err)
+						}
+					}
+					if _, err := s.Archive(ctx, own); err != nil {
+						b.Fatal(err)
+					}
+					stored += top - first + 1
+				}
+			}
+			b.ReportMetric(float64(stored)/b.Elapsed().Seconds(), "msgs/s")
+		})
+	}
+}
+
+// BenchmarkIndexedDBUpdateState saves the session state with a new
+// XEP-0198 count, as the client does every 16 stanzas, for each
+// durability hint.
+func BenchmarkIndexedDBUpdateState(b *testing.B) {
+	for _, d := range []string{"strict", "relaxed"} {
+		b.Run(d, func(b *testing.B) {
+			ctx := context.Background()
+			s := openIndexedDB(b)
+			store.SetDurability(s, d)
+			if err := s.UpdateState(ctx, func(st *store.Session) error { st.DeviceID, st.SM.ID = "dev", "sm-1"; return nil }); err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				if err := s.UpdateState(ctx, func(st *store.Session) error { st.SM.Inbound += 16; return nil }); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/save")
 		})
 	}
 }

@@ -507,6 +507,23 @@ func (t *idbTxn) withEdits(conv string, ms []Message) ([]Message, error) {
 	return ApplyEdits(ms, edits), nil
 }
 
+// idbProperty returns the string property prop of arr[i].
+func idbProperty(arr safejs.Value, i int, prop string) (string, error) {
+	v, err := arr.Index(i)
+	if err != nil {
+		return "", idbJSError("getAll result", err)
+	}
+	p, err := v.Get(prop)
+	if err != nil {
+		return "", idbJSError("getAll result", err)
+	}
+	s, err := p.String()
+	if err != nil {
+		return "", idbJSError("getAll result", err)
+	}
+	return s, nil
+}
+
 // idbTx is the Tx of an Update.
 type idbTx struct {
 	t       *idbTxn
@@ -531,6 +548,11 @@ type idbTx struct {
 	// of messages, and the commit, make them first (flush).
 	pending   []Message
 	pendingAt map[string]int
+
+	// editIDs holds the archive ids of the edits stored before this
+	// transaction, once editIDsRead (nil: too many to read at once).
+	editIDs     map[string]bool
+	editIDsRead bool
 }
 
 // flush makes the pending message puts.
@@ -707,7 +729,20 @@ func (x *idbTx) Message(key string) (Message, bool, error) {
 }
 
 func (x *idbTx) MessageByArchiveID(by, id string) (Message, bool, error) {
-	m, ok, err := idbLookup[Message](x, osMessages, "archive", by+"\x00"+id)
+	a := by + "\x00" + id
+	if owner, known := x.archived[osMessages][a]; known && id != "" {
+		// Looked up or written in this transaction already (the sync
+		// engine asks twice per archive result: where it is placed, then
+		// whether it is a copy): no request when none has it, or when a
+		// pending put holds it.
+		if owner == "" {
+			return Message{}, false, x.check()
+		}
+		if m, ok := x.buffered(owner); ok {
+			return cloneMessage(m), true, x.check()
+		}
+	}
+	m, ok, err := idbLookup[Message](x, osMessages, "archive", a)
 	if err != nil {
 		return m, false, err
 	}
@@ -717,8 +752,11 @@ func (x *idbTx) MessageByArchiveID(by, id string) (Message, bool, error) {
 	if _, pending := x.buffered(m.Key); ok && pending {
 		ok, m = false, Message{} // its pending version has another archive id
 	}
-	if !ok && id != "" {
-		x.noteArchive(osMessages, by+"\x00"+id, "")
+	switch {
+	case !ok && id != "":
+		x.noteArchive(osMessages, a, "")
+	case ok:
+		x.notePut(osMessages, m.Key, a) // as stored: a later put that changes it frees it
 	}
 	return m, ok, nil
 }
@@ -841,11 +879,83 @@ func (x *idbTx) Edit(key string) (Edit, bool, error) {
 }
 
 func (x *idbTx) EditByArchiveID(by, id string) (Edit, bool, error) {
-	e, ok, err := idbLookup[Edit](x, osEdits, "archive", by+"\x00"+id)
+	a := by + "\x00" + id
+	if owner, known := x.archived[osEdits][a]; known && owner == "" && id != "" {
+		return Edit{}, false, x.check() // none has it: looked up or freed in this transaction
+	}
+	if id != "" {
+		held, err := x.editArchiveIDs()
+		if err != nil {
+			return Edit{}, false, err
+		}
+		if _, known := x.archived[osEdits][a]; held != nil && !held[a] && !known {
+			// Neither stored before this transaction nor put in it.
+			x.noteArchive(osEdits, a, "")
+			return Edit{}, false, nil
+		}
+	}
+	e, ok, err := idbLookup[Edit](x, osEdits, "archive", a)
 	if err == nil && !ok && id != "" {
 		x.noteArchive(osEdits, by+"\x00"+id, "")
 	}
 	return e, ok, err
+}
+
+// idbEditPreload is the most archived edits whose archive ids a
+// transaction reads at once (editArchiveIDs).
+var idbEditPreload = 1024
+
+// editArchiveIDs returns the archive ids (by∅id) of the edits stored when
+// this transaction first asked, read once per transaction, or nil when
+// there are more than idbEditPreload. A catch-up asks for every archive
+// result whether it is a stored edit (the sync engine's placedAt): edits
+// are few beside messages, so one read of their ids saves a request per
+// result. Edits put since are known from archived.
+func (x *idbTx) editArchiveIDs() (map[string]bool, error) {
+	if x.editIDsRead {
+		return x.editIDs, nil
+	}
+	if err := x.check(); err != nil {
+		return nil, err
+	}
+	ix, err := x.t.index(osEdits, "archive")
+	if err != nil {
+		return nil, err
+	}
+	nv, err := x.t.request("count", ix, "count")
+	if err != nil {
+		return nil, err
+	}
+	n, err := nv.Int()
+	if err != nil {
+		return nil, idbJSError("count", err)
+	}
+	x.editIDsRead = true
+	if n > idbEditPreload {
+		return nil, nil
+	}
+	x.editIDs = make(map[string]bool, n)
+	if n == 0 {
+		return x.editIDs, nil
+	}
+	// The index's keys are the records' property a (getAllKeys would
+	// answer their primary keys).
+	arr, err := x.t.request("getAll", ix, "getAll")
+	if err != nil {
+		return nil, err
+	}
+	l, err := arr.Length()
+	if err != nil {
+		return nil, idbJSError("getAll result", err)
+	}
+	for i := range l {
+		s, err := idbProperty(arr, i, "a")
+		if err != nil {
+			return nil, err
+		}
+		x.editIDs[s] = true
+	}
+	return x.editIDs, nil
 }
 
 func (x *idbTx) PutEdit(e Edit) (uint64, error) {
