@@ -48,6 +48,27 @@ func catchUpServer() xmppd.Kind {
 	return xmppd.Prosody
 }
 
+// catchUpStorage is where Prosody keeps the archive: "sql" (SQLite through
+// mod_storage_sql, as production servers keep MAM) unless
+// WAXWING_BENCH_CATCHUP_STORAGE=internal (the files of the test suite's
+// servers, which load the whole archive for every query).
+func catchUpStorage() string {
+	if os.Getenv("WAXWING_BENCH_CATCHUP_STORAGE") == "internal" {
+		return "internal"
+	}
+	return "sql"
+}
+
+// catchUpMaxResults is Prosody's max_archive_query_results: by default the
+// engine's page size, so that each query gets what the engine asks for;
+// WAXWING_BENCH_CATCHUP_MAX sets another (50 is Prosody's default).
+func catchUpMaxResults() int {
+	if n, err := strconv.Atoi(os.Getenv("WAXWING_BENCH_CATCHUP_MAX")); err == nil && n > 0 {
+		return n
+	}
+	return history250
+}
+
 // catchUpRow is what one way of catching up measured, over all iterations.
 type catchUpRow struct {
 	msgs, pages int
@@ -95,15 +116,20 @@ func (r catchUpRow) report(b *testing.B, iterations int) {
 //     bridge and proxy.
 //
 // After the rows it prints a table with the ratios of this run. The server
-// is Prosody; WAXWING_BENCH_CATCHUP_SERVER=ejabberd runs it on ejabberd,
-// WAXWING_BENCH_CATCHUP_N sets another archive size.
+// is Prosody with its archive in SQLite (storage = "sql") and
+// max_archive_query_results = 250, the engine's page size;
+// WAXWING_BENCH_CATCHUP_STORAGE=internal and WAXWING_BENCH_CATCHUP_MAX=50
+// give the test suite's configuration, WAXWING_BENCH_CATCHUP_SERVER=ejabberd
+// runs it on ejabberd, WAXWING_BENCH_CATCHUP_N sets another archive size.
 //
 //	go test ./wasm/history -run '^$' -bench BenchmarkCatchUp -benchtime 2x
 func BenchmarkCatchUp(b *testing.B) {
 	n := catchUpN()
 	srv := xmppdtest.Start(b, catchUpServer(), xmppd.Options{
-		Users: map[string]string{"alice": "alice-pw", "bob": "bob-pw"},
-		Logf:  func(string, ...any) {},
+		Users:                  map[string]string{"alice": "alice-pw", "bob": "bob-pw"},
+		SQL:                    catchUpStorage() == "sql",
+		MaxArchiveQueryResults: catchUpMaxResults(),
+		Logf:                   func(string, ...any) {},
 	})
 	url, _ := xmppdtest.Bridge(b, srv)
 	w := newWire(b, strings.TrimSuffix(strings.TrimPrefix(url, "ws://"), bridge.PathWebSocket))
@@ -143,7 +169,8 @@ func BenchmarkCatchUp(b *testing.B) {
 			b.StopTimer()
 			before := w.total()
 			st := store.NewMemory()
-			ts := &timedStore{Store: st}
+			spy := newSpyStore(st)
+			ts := &timedStore{Store: spy}
 			b.StartTimer()
 			t0 := time.Now()
 			r, err := startRig(alice, ts, fmt.Sprintf("bench-%d", iterations), nil)
@@ -160,6 +187,7 @@ func BenchmarkCatchUp(b *testing.B) {
 			b.StopTimer()
 			txs, spent := ts.total()
 			row.txs, row.storeSecs = row.txs+txs, row.storeSecs+spent.Seconds()
+			fmt.Printf("catch-up-detail (memory): %s\n", spy.line())
 			r.stop()
 			cancel()
 			if err != nil {
@@ -195,7 +223,7 @@ func BenchmarkCatchUp(b *testing.B) {
 }
 
 // history250 is the engine's default page size, asked by the raw fetch too
-// (Prosody 0.12 answers at most max_archive_query_results, 50 by default).
+// (Prosody answers at most max_archive_query_results, 50 by default).
 const history250 = 250
 
 func printCatchUpTable(n int, rows map[string]catchUpRow) {
@@ -203,7 +231,11 @@ func printCatchUpTable(n int, rows map[string]catchUpRow) {
 		return
 	}
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "\nCatch-up of a %d-message archive on %s by a fresh device; ratios to the rows of this run:\n\n", n, catchUpServer())
+	server := string(catchUpServer())
+	if catchUpServer() == xmppd.Prosody {
+		server += fmt.Sprintf(" (storage %s, max_archive_query_results %d)", catchUpStorage(), catchUpMaxResults())
+	}
+	fmt.Fprintf(&sb, "\nCatch-up of a %d-message archive on %s by a fresh device; ratios to the rows of this run:\n\n", n, server)
 	sb.WriteString("| row | msgs/s | wire B/msg | pages | store msgs/s | store txs | msgs/s ÷ raw-mam | msgs/s ÷ memory | store msgs/s ÷ memory | wire ÷ raw-mam |\n")
 	sb.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	ratio := func(x float64, anchor string, f func(catchUpRow) float64) string {

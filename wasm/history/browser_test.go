@@ -71,6 +71,11 @@ func runBrowserCatchUp(b *testing.B, pb *pageBridge, jid, password string, n int
 	if err != nil {
 		b.Fatalf("%v; the output was:\n%s", err, out)
 	}
+	for line := range strings.Lines(out) {
+		if strings.HasPrefix(line, "catch-up-detail: ") {
+			fmt.Print(strings.Replace(line, "catch-up-detail:", "catch-up-detail (indexeddb):", 1))
+		}
+	}
 	return fig
 }
 
