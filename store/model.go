@@ -158,9 +158,15 @@ const (
 // account's own, or a room's. Ranges are ordered by position and never
 // overlap; the space below each range is described by its Below reason.
 type Archive struct {
-	JID     string // own bare JID, or the room's
-	Ranges  []Range
-	Below   []GapReason // Below[i] describes what lies under Ranges[i]
+	JID    string // own bare JID, or the room's
+	Ranges []Range
+	Below  []GapReason // Below[i] describes what lies under Ranges[i]
+	// Recheck, if not zero, is the archive time of a range's bottom that
+	// was fetched while it was among the newest entries: an entry just
+	// below it may have become visible only afterwards (ejabberd under
+	// load), so forward catch-ups page again from a little before it
+	// until the archive has moved well past it.
+	Recheck time.Time
 	Version uint64
 }
 

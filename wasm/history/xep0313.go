@@ -46,6 +46,13 @@ type query struct {
 	seekPos  store.Pos
 	older    bool
 
+	// recheck is the Archive.Recheck this forward catch-up pages again
+	// over (zero: none); waiting are results of a page from a start time
+	// that came before any entry held: they are placed (below it) once the
+	// first held entry arrives.
+	recheck time.Time
+	waiting []result
+
 	mu      sync.Mutex
 	results []result
 	done    chan struct{}
@@ -153,6 +160,9 @@ func (e *Engine) newCatchUp(ctx context.Context, meta []byte) ([]byte, error) {
 			}
 		}
 		q.overlap(r, e.cfg.Overlap)
+		if !arch.Recheck.IsZero() && r.LastPos >= timeKey(keyFloor) && r.LastPos < store.Provisional {
+			q.recheckFrom(arch.Recheck, e.cfg.Overlap)
+		}
 	} else {
 		q.kind = latest
 	}
@@ -186,6 +196,20 @@ func (q *query) overlap(r store.Range, overlap time.Duration) {
 		return
 	}
 	q.after, q.prev = r.First, r.FirstPos
+}
+
+// recheckFrom makes the forward catch-up q page again from a little (the
+// overlap) before at, a range's bottom fetched while it was among the
+// newest entries (Archive.Recheck): an entry just below it that the archive
+// made visible late is fetched, and placed below it. The pages from there
+// come before anything held: their results wait for the first entry held.
+func (q *query) recheckFrom(at time.Time, overlap time.Duration) {
+	q.recheck = at
+	from := at.Truncate(time.Second).Add(-overlap)
+	if q.after == "" && !q.start.IsZero() && !q.start.After(from) {
+		return // the overlap already starts there
+	}
+	q.after, q.start, q.prev = "", from, 0
 }
 
 // keyFloor: positions below its key are not archive times (page order,
@@ -443,10 +467,16 @@ func (e *Engine) commitPage(ctx context.Context, qq *query, results []result, fi
 		kind    queryKind
 		expired bool
 		prev    store.Pos
-	}{qq.kind, qq.expired, qq.prev}
+		recheck time.Time
+	}{qq.kind, qq.expired, qq.prev, qq.recheck}
+	if q.kind == forward && q.prev == 0 && len(qq.waiting) > 0 {
+		results = append(qq.waiting[:len(qq.waiting):len(qq.waiting)], results...)
+	}
 	qq.mu.Unlock()
 	var newest store.Pos
+	wait := false // nothing held yet: the results wait for the next page
 	err := e.cfg.Store.Update(ctx, func(tx store.Tx) error {
+		wait = false
 		arch, err := tx.Archive(e.cfg.Self)
 		if err != nil {
 			return err
@@ -455,9 +485,39 @@ func (e *Engine) commitPage(ctx context.Context, qq *query, results []result, fi
 		n := len(results)
 		pos := make([]store.Pos, n)
 		held := make([]bool, n) // what is held keeps its position
+		first := -1             // the first result held
 		for i, r := range results {
 			if pos[i], held[i], err = e.placedAt(tx, r.id); err != nil {
 				return err
+			}
+			if held[i] && first < 0 {
+				first = i
+			}
+		}
+		below := 0 // forward from a start time: results placed below the first held
+		if q.kind == forward && q.prev == 0 && !q.expired && len(arch.Ranges) > 0 {
+			switch {
+			case first < 0 && !fin.Complete && n > 0:
+				wait = true
+				return nil
+			case first > 0:
+				// Paged again from a start time (the overlap, a
+				// recheck): what comes before the first entry held was
+				// made visible late, or lies below the range; it goes
+				// below that entry, in archive order.
+				for i := first - 1; i >= 0; i-- {
+					if !held[i] {
+						pos[i] = posBefore(pos[i+1], stamp(results[i].msg))
+					}
+				}
+				below = first
+				for j := range arch.Ranges {
+					if arch.Ranges[j].First == results[first].id {
+						// The pages are contiguous from the start time:
+						// the range reaches down to the first result.
+						arch.Ranges[j].First, arch.Ranges[j].FirstPos = results[0].id, pos[0]
+					}
+				}
 			}
 		}
 		if q.kind == older {
@@ -480,7 +540,13 @@ func (e *Engine) commitPage(ctx context.Context, qq *query, results []result, fi
 				fallback = top + 1
 			}
 			late, behind := 0, time.Duration(0)
+			if below > 0 {
+				prev = pos[below-1]
+			}
 			for i, r := range results {
+				if i < below {
+					continue
+				}
 				if !held[i] {
 					pos[i] = posAfter(prev, stamp(r.msg), fallback)
 					if pos[i] < top && (r.msg.HasBody || len(r.msg.OOB) > 0) {
@@ -538,13 +604,57 @@ func (e *Engine) commitPage(ctx context.Context, qq *query, results []result, fi
 		} else if q.kind == older && fin.Complete {
 			arch.Below[0] = store.GapStart
 		}
+		if n > 0 {
+			arch.Recheck = recheckAfter(arch, q.kind != forward || q.expired || below > 0, q.recheck, results, e.cfg.Overlap)
+		}
 		if err := e.refresh(tx, touched); err != nil {
 			return err
 		}
 		_, err = tx.PutArchive(arch)
 		return err
 	})
+	qq.mu.Lock()
+	if wait {
+		qq.waiting = results
+	} else {
+		qq.waiting = nil
+	}
+	qq.mu.Unlock()
 	return newest, err
+}
+
+// recheckAfter is the Archive.Recheck after a page of results (in archive
+// order, placed in arch): bottom says the page set a range's bottom (its
+// first result), recheck is what the page's catch-up paged again over.
+//
+// A bottom fetched while it was among the newest entries (within the
+// overlap of the newest held) may have a late entry just below it, not yet
+// visible: it is to be paged again. A recheck is over once a page that
+// paged over it brings an entry archived an overlap after it: that entry
+// was written after everything archived up to the recheck was visible
+// (ejabberd shows an entry within seconds: the overlap's bound). Pure.
+func recheckAfter(arch store.Archive, bottom bool, recheck time.Time, results []result, overlap time.Duration) time.Time {
+	out := arch.Recheck
+	if !recheck.IsZero() && out.Equal(recheck) {
+		for _, r := range results {
+			if t := stamp(r.msg); !t.IsZero() && !t.Before(recheck.Add(overlap)) {
+				out = time.Time{}
+				break
+			}
+		}
+	}
+	if !bottom || len(arch.Ranges) == 0 {
+		return out
+	}
+	t0 := stamp(results[0].msg)
+	top := arch.Ranges[len(arch.Ranges)-1].LastPos
+	if t0.IsZero() || top < timeKey(keyFloor) || top >= store.Provisional {
+		return out
+	}
+	if posTime(top).Sub(t0) < overlap && (out.IsZero() || t0.Before(out)) {
+		out = t0
+	}
+	return out
 }
 
 // placedAt returns the position of what the store holds under an archive
