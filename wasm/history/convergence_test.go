@@ -379,7 +379,14 @@ func inArchiveOrder(t *testing.T, w *world, self string, devices []*device) {
 			for _, m := range d.messages(t, conv) {
 				i, ok := at[m.ArchiveID]
 				if !ok {
-					t.Errorf("%s: %q held under archive id %q, which the archive lists as a later copy or not at all", d.name, m.Body, m.ArchiveID)
+					kept := "none"
+					for j, a := range arch {
+						if a.Body == m.Body {
+							kept = fmt.Sprintf("%s (archive %d)\n%s", a.ID, j, show(j))
+						}
+					}
+					t.Errorf("%s: %q held under archive id %q (position %d, time %s), which the archive lists as a later copy or not at all; the archive's copy: %s",
+						d.name, m.Body, m.ArchiveID, m.Pos, m.Time.Format(time.RFC3339Nano), kept)
 					break
 				}
 				if i < last {

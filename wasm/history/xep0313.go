@@ -487,7 +487,7 @@ func (e *Engine) commitPage(ctx context.Context, qq *query, results []result, fi
 		held := make([]bool, n) // what is held keeps its position
 		first := -1             // the first result held
 		for i, r := range results {
-			if pos[i], held[i], err = e.placedAt(tx, r.id); err != nil {
+			if pos[i], held[i], err = e.placedAt(tx, r); err != nil {
 				return err
 			}
 			if held[i] && first < 0 {
@@ -657,14 +657,17 @@ func recheckAfter(arch store.Archive, bottom bool, recheck time.Time, results []
 	return out
 }
 
-// placedAt returns the position of what the store holds under an archive
-// id, if the archive has placed it: a message or an edit.
-func (e *Engine) placedAt(tx store.Tx, id string) (store.Pos, bool, error) {
-	if m, ok, err := tx.MessageByArchiveID(e.cfg.Self, id); err != nil || ok {
-		return m.Pos, ok && m.Pos < store.Provisional, err
+// placedAt returns the position of what the store holds under a result's
+// archive id, if the archive has placed it: an edit (correction,
+// retraction, reaction) is looked up among edits, anything else among
+// messages (one lookup per result: a catch-up's cost is its lookups).
+func (e *Engine) placedAt(tx store.Tx, r result) (store.Pos, bool, error) {
+	if m := r.msg; m.Replace != "" || m.Retract != "" || m.Reactions != nil {
+		ed, ok, err := tx.EditByArchiveID(e.cfg.Self, r.id)
+		return ed.Pos, ok && ed.Pos < store.Provisional, err
 	}
-	ed, ok, err := tx.EditByArchiveID(e.cfg.Self, id)
-	return ed.Pos, ok && ed.Pos < store.Provisional, err
+	m, ok, err := tx.MessageByArchiveID(e.cfg.Self, r.id)
+	return m.Pos, ok && m.Pos < store.Provisional, err
 }
 
 // stamp is a result's archive time (its <forwarded/> delay), or zero.
