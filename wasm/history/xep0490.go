@@ -143,6 +143,24 @@ func (e *Engine) applyDisplayed(ctx context.Context, items []stanza.Displayed, h
 	if err != nil {
 		return err
 	}
+	if fetched {
+		// A position this device holds that the node lacks altogether
+		// was never published (the tab died between the read and the
+		// publish): publish it now, or no other device ever learns it.
+		mentioned := map[string]bool{}
+		for _, d := range items {
+			mentioned[bare(d.Chat)] = true
+		}
+		convs, err := e.cfg.Store.Conversations(ctx)
+		if err != nil {
+			return err
+		}
+		for _, c := range convs {
+			if c.ReadUpTo != "" && !mentioned[c.Peer] && c.Kind == store.Chat {
+				republish = append(republish, c.Peer)
+			}
+		}
+	}
 	if len(republish) > 0 {
 		e.mu.Lock()
 		for _, c := range republish {
