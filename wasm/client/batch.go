@@ -25,7 +25,7 @@ const maxBatch = 64
 func (s *Session) gather(first []byte) ([][]byte, error) {
 	raws := [][]byte{first}
 	for len(raws) < maxBatch {
-		raw, ok, err := s.readReady()
+		raw, ok, err := s.element(false)
 		if err != nil || !ok {
 			return raws, err
 		}
@@ -36,30 +36,4 @@ func (s *Session) gather(first []byte) ([][]byte, error) {
 		raws = append(raws, raw)
 	}
 	return raws, nil
-}
-
-// readReady returns the next element if it has arrived whole: it never
-// waits for the network.
-func (s *Session) readReady() ([]byte, bool, error) {
-	for {
-		tok, ok, err := s.sc.Next()
-		if err != nil {
-			return nil, false, &ConnectError{Kind: ErrProtocol, Err: err}
-		}
-		if ok {
-			return append([]byte(nil), tok.Raw...), true, nil
-		}
-		if !s.ws.Pending() {
-			return nil, false, nil
-		}
-		n, err := s.ws.Read(s.buf)
-		if n > 0 {
-			s.sc.Write(s.buf[:n])
-			continue
-		}
-		if err != nil {
-			// Read again by serve, which reports it.
-			return nil, false, nil
-		}
-	}
 }

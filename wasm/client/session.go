@@ -227,13 +227,24 @@ func (s *Session) read() ([]byte, error) {
 		s.next = nil
 		return raw, nil
 	}
+	raw, _, err := s.element(true)
+	return raw, err
+}
+
+// element returns the next element from the server's stream: waiting for
+// the network if wait is set, otherwise only if it has arrived whole
+// (ok=false: not yet).
+func (s *Session) element(wait bool) (raw []byte, ok bool, err error) {
 	for {
 		tok, ok, err := s.sc.Next()
 		if err != nil {
-			return nil, &ConnectError{Kind: ErrProtocol, Err: err}
+			return nil, false, &ConnectError{Kind: ErrProtocol, Err: err}
 		}
 		if ok {
-			return append([]byte(nil), tok.Raw...), nil
+			return append([]byte(nil), tok.Raw...), true, nil
+		}
+		if !wait && !s.ws.Pending() {
+			return nil, false, nil
 		}
 		n, err := s.ws.Read(s.buf)
 		if !s.ready {
@@ -244,10 +255,13 @@ func (s *Session) read() ([]byte, error) {
 			continue
 		}
 		if err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil, &ConnectError{Kind: ErrConnectionLost, Err: errors.New("the server closed the stream")}
+			if !wait {
+				return nil, false, nil // read again by serve, which reports it
 			}
-			return nil, &ConnectError{Kind: ErrConnectionLost, Err: err}
+			if errors.Is(err, io.EOF) {
+				return nil, false, &ConnectError{Kind: ErrConnectionLost, Err: errors.New("the server closed the stream")}
+			}
+			return nil, false, &ConnectError{Kind: ErrConnectionLost, Err: err}
 		}
 	}
 }
