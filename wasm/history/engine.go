@@ -253,44 +253,46 @@ func (e *Engine) handleMessage(ctx context.Context, raw []byte, h uint32) error 
 		e.log.Info("ignoring a malformed message", "err", err)
 		return nil
 	}
-	if lv, ok := e.live(m); ok {
+	lv, ok := e.live(m)
+	if ok {
 		return e.commitLive(ctx, []live{lv}, h)
 	}
-	return e.handleOther(ctx, m, h)
+	return e.handleOther(ctx, lv, h)
 }
 
-// live is a persistent message received live or as a carbon, ready to be
-// applied.
+// live is a message as classified: persistent ones are stored.
 type live struct {
-	it    item
+	it    item           // it.msg: the message itself (unwrapped from a carbon)
 	outer stanza.Message // as received (the carbon wrapper, if any)
 }
 
 // live classifies a parsed message: ok when it is a persistent message to
 // store (the bulk of a burst), otherwise handleOther takes it.
 func (e *Engine) live(m stanza.Message) (live, bool) {
+	lv := live{outer: m, it: item{msg: &m}}
 	if m.MAM != nil || len(m.Displayed) > 0 {
-		return live{}, false
+		return lv, false
 	}
 	v, reason := rules.Classify(m, e.cfg.Self)
+	if v.Unwrapped && m.Inner != nil {
+		lv.it.msg = m.Inner
+	}
 	if !v.Persistent {
 		e.log.Debug("ephemeral stanza", "reason", reason)
-		return live{}, false
+		return lv, false
 	}
-	msg := &m
-	if v.Unwrapped && m.Inner != nil {
-		msg = m.Inner
-	}
-	it := item{msg: msg, archiveID: e.trustedID(&m, msg), time: e.cfg.Now(), pos: e.provisional()}
+	msg := lv.it.msg
+	lv.it.archiveID, lv.it.time, lv.it.pos = e.trustedID(&m, msg), e.cfg.Now(), e.provisional()
 	if msg.Delay != nil && !msg.Delay.Stamp.IsZero() {
-		it.time = msg.Delay.Stamp // offline delivery: the server's time
+		lv.it.time = msg.Delay.Stamp // offline delivery: the server's time
 	}
-	return live{it: it, outer: m}, true
+	return lv, true
 }
 
 // handleOther applies a message that is not a persistent one to store:
 // an archive result, read state, a receipt or marker, or nothing.
-func (e *Engine) handleOther(ctx context.Context, m stanza.Message, h uint32) error {
+func (e *Engine) handleOther(ctx context.Context, lv live, h uint32) error {
+	m := lv.outer
 	if m.MAM != nil {
 		e.archiveResult(m)
 		return nil
@@ -302,12 +304,7 @@ func (e *Engine) handleOther(ctx context.Context, m stanza.Message, h uint32) er
 		}
 		return e.applyDisplayed(ctx, m.Displayed, h, false)
 	}
-	v, _ := rules.Classify(m, e.cfg.Self)
-	msg := &m
-	if v.Unwrapped && m.Inner != nil {
-		msg = m.Inner
-	}
-	if m.Carbon == stanza.NotCarbon && (msg.ReceiptReceived != "" || msg.Marker != nil) {
+	if msg := lv.it.msg; m.Carbon == stanza.NotCarbon && (msg.ReceiptReceived != "" || msg.Marker != nil) {
 		return e.applyReceipt(ctx, msg, h)
 	}
 	return nil
@@ -361,29 +358,29 @@ func (e *Engine) HandleStanzas(ctx context.Context, raws [][]byte, h uint32) (in
 		return nil
 	}
 	for i, raw := range raws {
-		var m stanza.Message
-		var parsed bool
+		var other *live // a message applied on its own
 		if _, local := client.ElementName(raw); local == "message" {
-			var err error
-			if m, err = stanza.ParseMessage(raw); err != nil {
+			m, err := stanza.ParseMessage(raw)
+			if err != nil {
 				e.log.Info("ignoring a malformed message", "err", err)
 				if len(batch) == 0 {
 					done = i + 1
 				}
 				continue // nothing to store: counted with what follows
 			}
-			parsed = true
-			if lv, ok := e.live(m); ok {
+			lv, ok := e.live(m)
+			if ok {
 				batch = append(batch, lv)
 				continue
 			}
+			other = &lv
 		}
 		if err := flush(i); err != nil {
 			return done, err
 		}
 		var err error
-		if parsed {
-			err = e.handleOther(ctx, m, h+uint32(i))
+		if other != nil {
+			err = e.handleOther(ctx, *other, h+uint32(i))
 		} else {
 			err = e.HandleStanza(ctx, raw, h+uint32(i))
 		}

@@ -153,9 +153,9 @@ var (
 func (a *modelArchive) answer(raw []byte) []string {
 	q := string(raw)
 	id := queryID.FindStringSubmatch(q)[1]
-	max := 250
+	limit := 250
 	if m := qMax.FindStringSubmatch(q); m != nil {
-		max, _ = strconv.Atoi(m[1])
+		limit, _ = strconv.Atoi(m[1])
 	}
 	var vis []modelEntry
 	for _, e := range a.entries {
@@ -184,7 +184,7 @@ func (a *modelArchive) answer(raw []byte) []string {
 		if i < 0 {
 			return []string{errAnswer}
 		}
-		lo = max0(lo, i+1)
+		lo = max(lo, i+1)
 	}
 	fromEnd := false
 	if m := qBefore.FindStringSubmatch(q); m != nil {
@@ -200,10 +200,10 @@ func (a *modelArchive) answer(raw []byte) []string {
 	var page []modelEntry
 	complete := false
 	if fromEnd {
-		from := max0(lo, hi-max)
+		from := max(lo, hi-limit)
 		page, complete = vis[from:hi], from == lo
 	} else {
-		to := min(hi, lo+max)
+		to := min(hi, lo+limit)
 		page, complete = vis[lo:to], to == hi
 	}
 	var out []string
@@ -212,8 +212,6 @@ func (a *modelArchive) answer(raw []byte) []string {
 	}
 	return append(out, mamFin(id, complete))
 }
-
-func max0(a, b int) int { return max(a, b) }
 
 // modelDevice is one device: an engine on a memory store whose queries
 // the archive answers.
