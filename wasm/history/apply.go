@@ -76,7 +76,7 @@ func (e *Engine) apply(tx store.Tx, it item, touched map[string]bool) error {
 			conv = e.cfg.Self
 		}
 	}
-	if m.Replace != "" || m.Retract != "" || m.Reactions != nil {
+	if isEdit(m) {
 		return e.applyEdit(tx, it, from, conv, touched)
 	}
 	if !m.HasBody && len(m.OOB) == 0 {
@@ -194,6 +194,12 @@ func (e *Engine) publishRekeyed(ctx context.Context) {
 			e.log.Warn("publishing read state", "err", err)
 		}
 	}
+}
+
+// isEdit reports whether m is stored as an edit of another message (a
+// correction, retraction or reaction) rather than as a message.
+func isEdit(m *stanza.Message) bool {
+	return m.Replace != "" || m.Retract != "" || m.Reactions != nil
 }
 
 // applyEdit stores a correction, retraction or reaction, deduplicated like

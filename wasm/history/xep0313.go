@@ -662,7 +662,7 @@ func recheckAfter(arch store.Archive, bottom bool, recheck time.Time, results []
 // retraction, reaction) is looked up among edits, anything else among
 // messages (one lookup per result: a catch-up's cost is its lookups).
 func (e *Engine) placedAt(tx store.Tx, r result) (store.Pos, bool, error) {
-	if m := r.msg; m.Replace != "" || m.Retract != "" || m.Reactions != nil {
+	if isEdit(r.msg) {
 		ed, ok, err := tx.EditByArchiveID(e.cfg.Self, r.id)
 		return ed.Pos, ok && ed.Pos < store.Provisional, err
 	}
