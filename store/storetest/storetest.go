@@ -1228,7 +1228,8 @@ func testArchive(t *testing.T, s store.Store) {
 			{First: "A10", Last: "A20", FirstPos: 10, LastPos: 20},
 			{First: "A30", Last: "A90", FirstPos: 30, LastPos: 90},
 		},
-		Below: []store.GapReason{store.GapExpired, store.GapUnfetched},
+		Below:   []store.GapReason{store.GapExpired, store.GapUnfetched},
+		Recheck: time.Date(2026, 11, 21, 11, 0, 0, 123456000, time.UTC),
 	}
 	var v uint64
 	update(t, s, func(tx store.Tx) error {
