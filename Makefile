@@ -60,6 +60,7 @@ fuzz:
 	$(GO) test ./wasm/stanza/ -run '^$$' -fuzz '^FuzzParseMAMFin$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./wasm/stanza/ -run '^$$' -fuzz '^FuzzParseRoster$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./wasm/stanza/ -run '^$$' -fuzz '^FuzzParsePresence$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./wasm/stanza/ -run '^$$' -fuzz '^FuzzParseError$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./wasm/rules/ -run '^$$' -fuzz '^FuzzClassify$$' -fuzztime $(FUZZTIME)
 
 # Benchmarks against real Prosody; figures go into BENCHMARKS.md.

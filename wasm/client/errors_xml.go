@@ -7,7 +7,6 @@ package client
 
 import (
 	"encoding/xml"
-	"slices"
 	"strings"
 )
 
@@ -152,66 +151,6 @@ func ParseStreamError(raw []byte) *StreamError {
 	}
 	e := &StreamError{}
 	e.Condition, e.Text, e.AppCondition, e.AppNS = x.conditions(NSStreams, "")
-	if e.Condition == "" {
-		e.Condition = "undefined-condition"
-	}
-	return e
-}
-
-// StanzaError is the <error/> of a stanza of type 'error' (RFC 6120 §8.3).
-type StanzaError struct {
-	Type                string // auth, cancel, continue, modify, wait
-	Condition           string // e.g. item-not-found, not-allowed, conflict
-	Text                string
-	By                  string
-	AppCondition, AppNS string
-}
-
-func (e *StanzaError) Error() string {
-	s := "stanza error: " + e.Condition
-	if e.Type != "" {
-		s += " (" + e.Type + ")"
-	}
-	if e.Text != "" {
-		s += ": " + e.Text
-	}
-	return s
-}
-
-type stanzaXML struct {
-	XMLName xml.Name
-	Type    string           `xml:"type,attr"`
-	Errors  []stanzaErrorXML `xml:"error"`
-}
-
-type stanzaErrorXML struct {
-	XMLName  xml.Name
-	Type     string     `xml:"type,attr"`
-	By       string     `xml:"by,attr"`
-	Children []childXML `xml:",any"`
-}
-
-// ParseStanzaError returns the error of a jabber:client stanza of type
-// 'error', or nil if raw is not one. An error stanza without an <error/>
-// child yields undefined-condition.
-func ParseStanzaError(raw []byte) *StanzaError {
-	ns, _ := ElementName(raw)
-	if ns != NSClient || ElementAttr(raw, "type") != "error" {
-		return nil
-	}
-	var x stanzaXML
-	if err := decodeXML(raw, &x); err != nil {
-		return &StanzaError{Type: "cancel", Condition: "undefined-condition", Text: "malformed error stanza: " + err.Error()}
-	}
-	i := slices.IndexFunc(x.Errors, func(e stanzaErrorXML) bool {
-		return e.XMLName.Space == "" || e.XMLName.Space == NSClient
-	})
-	if i < 0 {
-		return &StanzaError{Type: "cancel", Condition: "undefined-condition"}
-	}
-	se := x.Errors[i]
-	e := &StanzaError{Type: se.Type, By: se.By}
-	e.Condition, e.Text, e.AppCondition, e.AppNS = splitConditions(se.Children, NSStanzas, "")
 	if e.Condition == "" {
 		e.Condition = "undefined-condition"
 	}

@@ -130,35 +130,6 @@ func TestParseStreamError(t *testing.T) {
 	}
 }
 
-func TestParseStanzaError(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name string
-		in   string
-		want *client.StanzaError
-	}{
-		{"bind conflict", `<iq xmlns='jabber:client' type='error' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>r</resource></bind><error type='cancel'><conflict xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/><text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'>in use</text></error></iq>`,
-			&client.StanzaError{Type: "cancel", Condition: "conflict", Text: "in use"}},
-		{"no xmlns, by, app condition", `<iq type='error' id='c1'><error type='cancel' by='localhost'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/><x xmlns='urn:example'/></error></iq>`,
-			&client.StanzaError{Type: "cancel", By: "localhost", Condition: "service-unavailable", AppCondition: "x", AppNS: "urn:example"}},
-		{"message error", `<message xmlns='jabber:client' type='error'><error type='wait'><resource-constraint xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>`,
-			&client.StanzaError{Type: "wait", Condition: "resource-constraint"}},
-		{"payload named error is not the error", `<iq xmlns='jabber:client' type='error'><error xmlns='urn:example'/></iq>`,
-			&client.StanzaError{Type: "cancel", Condition: "undefined-condition"}},
-		{"result", `<iq xmlns='jabber:client' type='result' id='x'/>`, nil},
-		{"SASL failure", wireEjabberdWrongPassword, nil},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			got := client.ParseStanzaError([]byte(tt.in))
-			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("got %#v\nwant %#v", got, tt.want)
-			}
-		})
-	}
-}
-
 func FuzzParseFailure(f *testing.F) {
 	fuzzSeeds(f)
 	f.Fuzz(func(t *testing.T, raw []byte) {
@@ -179,9 +150,6 @@ func FuzzParseStreamError(f *testing.F) {
 				t.Fatal("stream error without a condition")
 			}
 			_ = e.Error()
-		}
-		if e := client.ParseStanzaError(raw); e != nil && e.Condition == "" {
-			t.Fatal("stanza error without a condition")
 		}
 	})
 }

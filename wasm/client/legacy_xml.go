@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/waxwing-im/waxwing/wasm/frame"
+	"github.com/waxwing-im/waxwing/wasm/stanza"
 )
 
 // MarshalSASLAuth returns an RFC 6120 <auth/>. A nil initial response sends
@@ -81,7 +82,7 @@ func MarshalBind(id, resource string) []byte {
 }
 
 // ParseBindResult returns the full JID of a resource binding result. An iq
-// of type 'error' is returned as its *StanzaError.
+// of type 'error' is returned as its *stanza.StanzaError.
 func ParseBindResult(raw []byte) (jid string, err error) {
 	if _, err := ParseIQResult(raw); err != nil {
 		return "", err
@@ -105,7 +106,7 @@ func ParseBindResult(raw []byte) (jid string, err error) {
 }
 
 // ParseIQResult checks that raw is a jabber:client iq of type 'result' and
-// returns its id. An iq of type 'error' is returned as its *StanzaError.
+// returns its id. An iq of type 'error' is returned as its *stanza.StanzaError.
 func ParseIQResult(raw []byte) (id string, err error) {
 	ns, local := ElementName(raw)
 	if ns != NSClient || local != "iq" {
@@ -115,7 +116,10 @@ func ParseIQResult(raw []byte) (id string, err error) {
 	case "result":
 		return ElementAttr(raw, "id"), nil
 	case "error":
-		return ElementAttr(raw, "id"), ParseStanzaError(raw)
+		if se := stanza.ParseError(raw); se != nil {
+			return ElementAttr(raw, "id"), se
+		}
+		return ElementAttr(raw, "id"), &stanza.StanzaError{Type: "cancel", Condition: "undefined-condition", Text: "malformed error stanza"}
 	default:
 		return "", fmt.Errorf("got an iq of type %q, want result", t)
 	}

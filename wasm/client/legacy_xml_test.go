@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/waxwing-im/waxwing/wasm/client"
+	"github.com/waxwing-im/waxwing/wasm/stanza"
 )
 
 func TestMarshalLegacy(t *testing.T) {
@@ -130,7 +131,7 @@ func TestParseBindResult(t *testing.T) {
 			t.Errorf("%s: got %q, %v; want %q", tt.name, got, err, tt.want)
 		}
 	}
-	var se *client.StanzaError
+	var se *stanza.StanzaError
 	if _, err := client.ParseBindResult([]byte(`<iq type='error' id='b'><error type='modify'><bad-request xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>`)); !errors.As(err, &se) || se.Condition != "bad-request" {
 		t.Errorf("error = %#v", err)
 	}
@@ -142,7 +143,7 @@ func TestParseIQResult(t *testing.T) {
 		t.Errorf("result = %q, %v", id, err)
 	}
 	id, err := client.ParseIQResult([]byte(`<iq type='error' id='carbons1'><error type='cancel'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>`))
-	var se *client.StanzaError
+	var se *stanza.StanzaError
 	if id != "carbons1" || !errors.As(err, &se) || se.Condition != "service-unavailable" {
 		t.Errorf("error = %q, %#v", id, err)
 	}

@@ -50,6 +50,10 @@ type StanzaError struct {
 	Condition string // a defined condition, e.g. item-not-found; undefined-condition if none was given
 	Text      string
 	By        string
+	// AppCondition and AppNS name the application-specific condition
+	// (§8.3.4), if any: an element of another namespace beside the defined
+	// condition.
+	AppCondition, AppNS string
 }
 
 // Error returns the condition, type and text in one line.
@@ -75,6 +79,9 @@ func parseStanzaError(n *node) *StanzaError {
 	e.Type, e.By = en.attrValue("type"), en.attrValue("by")
 	for _, k := range en.kids {
 		if k.name.Space != NSStanzas {
+			if e.AppCondition == "" && k.name.Space != "" {
+				e.AppCondition, e.AppNS = k.name.Local, k.name.Space
+			}
 			continue
 		}
 		if k.name.Local == "text" {
@@ -86,6 +93,25 @@ func parseStanzaError(n *node) *StanzaError {
 		}
 	}
 	return e
+}
+
+// ParseError returns the error of a stanza (message, presence or iq in
+// jabber:client) of type 'error', or nil if raw is not one (or does not
+// parse). One without a usable <error/> yields undefined-condition.
+func ParseError(raw []byte) *StanzaError {
+	n, err := parseTree(raw)
+	if err != nil {
+		return nil
+	}
+	switch n.name.Local {
+	case "message", "presence", "iq":
+	default:
+		return nil
+	}
+	if !isClientNS(n.name.Space) || n.attrValue("type") != "error" {
+		return nil
+	}
+	return parseStanzaError(n)
 }
 
 // IQ is an <iq/> stanza (RFC 6120 §8.2.3). Payload names the first child
