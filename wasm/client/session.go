@@ -100,10 +100,14 @@ type Session struct {
 
 	pendingAcked []Outgoing // acknowledged by a resumption, told once saved
 
-	mu      sync.Mutex // guards st and writes
-	st      State
-	smOn    bool // XEP-0198 enabled or resumed on this connection
-	pending int  // sent since the last <r/>
+	mu   sync.Mutex // guards st and writes
+	st   State
+	smOn bool // XEP-0198 enabled or resumed on this connection
+	// smCount: the server's <enabled/> (inline or not) or <resumed/> has
+	// been read, so inbound stanzas are in its count and may be
+	// acknowledged unrequested.
+	smCount bool
+	pending int // sent since the last <r/>
 
 	waiting bool      // the last I/O was a write: the next read is a round trip
 	ready   bool      // set once Connect returns: stats are final, I/O is shared
@@ -540,6 +544,7 @@ func (s *Session) startSM(inline *SMEnabled) error {
 	s.st.SM.Since = s.cfg.Now()
 	if inline != nil {
 		s.smEnabled(*inline)
+		s.smCount = true
 		return nil
 	}
 	return s.write(MarshalEnable(true))
@@ -561,7 +566,7 @@ func (s *Session) smEnabled(e SMEnabled) {
 // rest again.
 func (s *Session) resumed(h uint32) error {
 	s.stats.Path = PathResumed
-	s.smOn = true
+	s.smOn, s.smCount = true, true
 	queue := ackedUpTo(s.st.SM.Unacked, h)
 	s.pendingAcked = s.st.SM.Unacked[:len(s.st.SM.Unacked)-len(queue)]
 	s.st.SM.Unacked = nil
@@ -852,9 +857,17 @@ func (s *Session) AckOverdue(now time.Time, d time.Duration) bool {
 }
 
 // Serve reads from the session until it ends, passing stanzas to the handler
-// and answering Stream Management. It returns why the session ended.
+// and answering Stream Management. It returns why the session ended; called
+// again, it waits for the first call to end and returns the same.
 func (s *Session) Serve(ctx context.Context) error {
 	s.mu.Lock()
+	if s.serving {
+		s.mu.Unlock()
+		<-s.done
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.err
+	}
 	s.serving = true
 	s.mu.Unlock()
 	stop := context.AfterFunc(ctx, func() { s.ws.CloseNow() }) // the read below does not watch ctx
@@ -923,6 +936,10 @@ func (s *Session) serve(ctx context.Context) error {
 				return &ConnectError{Kind: ErrProtocol, Err: err}
 			}
 			s.mu.Lock()
+			// XEP-0198 §4: both sides count from here. Stanzas handled
+			// before it (carbons, which Bind 2 enables inline, flow from
+			// the SASL2 <success> on) are not in the server's count.
+			s.st.SM.Inbound, s.lastA, s.smCount = 0, 0, true
 			s.smEnabled(e)
 			err = s.save(ctx)
 			s.mu.Unlock()
@@ -931,7 +948,7 @@ func (s *Session) serve(ctx context.Context) error {
 			}
 		case ns == nsSM && local == "failed":
 			s.mu.Lock()
-			s.smOn = false
+			s.smOn, s.smCount = false, false
 			s.st.SM.ID = ""
 			s.mu.Unlock()
 			s.log.Warn("the server refused Stream Management")
@@ -967,7 +984,7 @@ func (s *Session) serve(ctx context.Context) error {
 				return fmt.Errorf("handling a stanza: %w", herr)
 			}
 			var err error
-			if s.smOn && h-s.lastA >= ackEvery {
+			if s.smCount && h-s.lastA >= ackEvery {
 				// XEP-0198 §4: an unrequested <a/> keeps the server's queue
 				// short; Prosody ends a session whose queue passes 500.
 				s.lastA = h
