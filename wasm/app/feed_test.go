@@ -67,6 +67,24 @@ func (p prefs) Get(k string) string { return p[k] }
 func (p prefs) Set(k, v string)     { p[k] = v }
 func (p prefs) Delete(k string)     { delete(p, k) }
 
+// chatApp returns an app (of domain x) configured by cfg, logged in as
+// self with the chat with peer open, without starting it: the test calls
+// refresh itself.
+func chatApp(t *testing.T, cfg Config, self, peer string) *App {
+	t.Helper()
+	cfg.Domain, cfg.URL, cfg.Prefs = "x", "ws://unused", prefs{PrefAccount: self, PrefOpen: peer}
+	a, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.openAccount(t.Context(), self); err != nil {
+		t.Fatal(err)
+	}
+	a.open = peer
+	a.view.Screen = ui.ScreenChats
+	return a
+}
+
 // viewLog records every view shown.
 type viewLog struct{ views []ui.App }
 
@@ -137,16 +155,7 @@ func TestRefreshCoverage(t *testing.T) {
 	}
 	rs := &racyStore{Store: mem}
 	views := &viewLog{}
-	a, err := New(Config{Domain: "x", URL: "ws://unused", Stores: racyStores{rs}, Prefs: prefs{PrefAccount: self, PrefOpen: peer}, View: views,
-		Now: func() time.Time { return at.Add(time.Hour) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.openAccount(ctx, self); err != nil {
-		t.Fatal(err)
-	}
-	a.open = peer
-	a.view.Screen = ui.ScreenChats
+	a := chatApp(t, Config{Stores: racyStores{rs}, View: views, Now: func() time.Time { return at.Add(time.Hour) }}, self, peer)
 	covered := func(when string) {
 		t.Helper()
 		a.mu.Lock()
