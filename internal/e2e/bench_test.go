@@ -8,9 +8,10 @@ package e2e
 //
 //   - an account whose archive holds 1,000 messages with one contact (real
 //     sends between two native sessions, so Prosody archived them);
-//   - cold: a fresh browser profile opens the app; the in-page harness
-//     (testdata/harness.js) types the login as soon as the form shows and
-//     opens the contact's chat as soon as its row shows;
+//   - cold: a fresh browser profile, on an empty page of another site (as
+//     a person comes from another site or a new tab), opens the app; the
+//     in-page harness (testdata/harness.js) types the login as soon as the
+//     form shows and opens the contact's chat as soon as its row shows;
 //   - reload: the same tab is reloaded (profile, cache and storage kept);
 //   - burst: the contact, a native session, sends 200 messages as fast as it
 //     can into the open chat.
@@ -18,7 +19,9 @@ package e2e
 // Every time is measured in the page (animation frames after DOM changes,
 // performance.now since the navigation started), never by sleeping. Each
 // round uses new accounts for each app, so every round starts from the same
-// state, and the order of the apps alternates between rounds.
+// state, and the order of the apps alternates between rounds. Between the
+// two apps, each round measures the anchor: the first paint of a static
+// page of one heading, opened the same way.
 //
 //	go test -run '^$' -bench BenchmarkWebApp -benchtime 3x -timeout 30m ./internal/e2e/
 //
@@ -34,6 +37,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -160,6 +164,99 @@ type benchEnv struct {
 	apps   []appSpec
 	sizes  *bodySizes
 	listed map[string]bool // apps whose cold requests were logged
+	pages  benchPages
+}
+
+// benchPages are the two pages the benchmark serves itself.
+type benchPages struct {
+	// Start is where each cold tab is before it opens an app: an empty
+	// page of another site (localhost, while the apps are on 127.0.0.1),
+	// so that every app is opened as a person opens it from another site
+	// or a new tab: by a cross-site navigation, into a renderer process of
+	// its own. A tab left on about:blank handed its process to a page
+	// without Cross-Origin-Opener-Policy, which saved that page a process
+	// (Converse), while a page with it (Waxwing's same-origin) had to wait
+	// for another one once its response had arrived.
+	Start string
+	// Heading is the anchor: a static page of one heading, on the apps'
+	// site, whose first paint is what this browser, machine and load allow
+	// any page. HeadingCOOP is the same page with Waxwing's
+	// Cross-Origin-Opener-Policy (BenchmarkFirstPaint).
+	Heading, HeadingCOOP string
+}
+
+// serveBenchPages serves the start page and the one-heading page until tb
+// ends.
+func serveBenchPages(tb testing.TB) benchPages {
+	tb.Helper()
+	page := func(html, coop string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.Header().Set("Cache-Control", "no-cache")
+			if coop != "" {
+				w.Header().Set("Cross-Origin-Opener-Policy", coop)
+			}
+			fmt.Fprint(w, html)
+		}
+	}
+	const heading = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Heading</title></head><body><h1>Waxwing</h1></body></html>`
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", page(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Start</title></head><body></body></html>`, ""))
+	mux.HandleFunc("GET /heading", page(heading, ""))
+	mux.HandleFunc("GET /heading-coop", page(heading, "same-origin"))
+	ln := ListenLoopback(tb)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	tb.Cleanup(func() { srv.Close() })
+	port := ln.Addr().(*net.TCPAddr).Port
+	return benchPages{
+		Start:       fmt.Sprintf("http://localhost:%d/", port),
+		Heading:     fmt.Sprintf("http://127.0.0.1:%d/heading", port),
+		HeadingCOOP: fmt.Sprintf("http://127.0.0.1:%d/heading-coop", port),
+	}
+}
+
+// openCold starts a fresh browser (a new profile: cold) and opens a tab
+// with the harness script on start ("": about:blank), ready for a cold
+// navigation; nothing the start page fetched is counted.
+func openCold(tb testing.TB, harness, start string) (*Browser, *Page) {
+	tb.Helper()
+	br := Launch(tb, LaunchOptions{})
+	pg := br.NewPage(tb, harness)
+	if start != "" {
+		pg.Navigate(tb, start)
+		pg.ResetNetwork()
+	}
+	return br, pg
+}
+
+// idleHarness is the harness with nothing to find: on a page that is no
+// app it costs what it costs an app until the app's elements show.
+var idleHarness = "window.__benchConfig = " + JS(map[string]any{"row": "#none", "chat": "#none", "message": "#none", "latest": "none"}) + ";\n" + harnessJS
+
+// paintTimes waits until the page has had its first contentful paint and
+// returns its Paint Timing entries (first-paint, first-contentful-paint).
+func paintTimes(pg *Page) (map[string]float64, error) {
+	return Eval[map[string]float64](pg, Step, `new Promise(resolve => {
+		const done = () => { const p = window.__bench.paint(); if (p['first-contentful-paint'] !== undefined) { resolve(p); return true; } return false; };
+		if (!done()) { new PerformanceObserver(() => done()).observe({type: 'paint'}); }
+	})`)
+}
+
+// anchor measures the first paint of the one-heading page as measure does
+// an app's: a fresh browser, the harness (finding nothing to do), the same
+// start page.
+func (e *benchEnv) anchor(b *testing.B) (sample, error) {
+	var s sample
+	br, pg := openCold(b, idleHarness, e.pages.Start)
+	defer br.Close()
+	pg.Navigate(b, e.pages.Heading)
+	paint, err := paintTimes(pg)
+	if err != nil {
+		return s, fmt.Errorf("the one-heading page's first paint: %w", err)
+	}
+	s.FirstPaint, s.FCP = paint["first-paint"], paint["first-contentful-paint"]
+	return s, nil
 }
 
 func newBenchEnv(b *testing.B) *benchEnv {
@@ -190,6 +287,7 @@ func newBenchEnv(b *testing.B) *benchEnv {
 			e.apps = append(e.apps, converseApp(serveConverse(b, converseLn, dist, e.serve.WSURL, e.srv.Domain)))
 		}
 	}
+	e.pages = serveBenchPages(b)
 	warmUp(b)
 	return e
 }
@@ -265,9 +363,8 @@ func (e *benchEnv) measure(b *testing.B, app appSpec, p *benchPair) (sample, err
 	if app.Name == "waxwing" && !e.serve.WasmBuilt {
 		return s, errors.New("waxwing serve has no browser program (static/dist/app.wasm was not built): run make build")
 	}
-	br := Launch(b, LaunchOptions{}) // a fresh profile: cold
+	br, pg := openCold(b, app.harness(p), e.pages.Start)
 	defer br.Close()
-	pg := br.NewPage(b, app.harness(p))
 	fail := func(what string, err error) (sample, error) {
 		pg.SaveScreenshot(b, "bench-"+app.Name+"-"+strings.Join(strings.FieldsFunc(what, func(r rune) bool {
 			return !('a' <= r && r <= 'z' || '0' <= r && r <= '9')
@@ -467,7 +564,16 @@ func BenchmarkWebApp(b *testing.B) {
 			pairs[app.Name] = p
 		}
 		b.StartTimer()
-		for _, app := range order {
+		for i, app := range order {
+			if i == 1 || len(order) == 1 {
+				// The anchor, between the apps: as near to each in time.
+				s, err := e.anchor(b)
+				if err != nil {
+					b.Fatal(err)
+				}
+				samples[anchorName] = append(samples[anchorName], s)
+				fmt.Printf("round %d %-8s FP %.0f ms, FCP %.0f ms\n", round, anchorName, s.FirstPaint, s.FCP)
+			}
 			if failed[app.Name] != nil {
 				continue
 			}
@@ -492,7 +598,11 @@ func BenchmarkWebApp(b *testing.B) {
 			b.ReportMetric(ratio, "ratio-"+r.unit)
 		}
 	}
+	if v, ok := firstPaintRow(rows).median[anchorName]; ok {
+		b.ReportMetric(v, anchorName+"-first-paint-ms")
+	}
 	fmt.Print(formatTable(rows, len(samples["waxwing"]), len(samples["converse"])))
+	fmt.Print(formatAnchor(rows, len(samples[anchorName])))
 	for _, app := range e.apps {
 		if err := failed[app.Name]; err != nil {
 			b.Errorf("%s could not be measured: %v", app.Name, err)
@@ -643,6 +753,42 @@ func formatTable(rows []row, nWaxwing, nConverse int) string {
 		fmt.Fprintf(&sb, "| %s (%s) | %s | %s | %s | %s |\n", r.name, unitSuffix(r.unit), cell(r, "waxwing"), cell(r, "converse"), ratio, reason)
 	}
 	return sb.String()
+}
+
+// anchorName keys the one-heading page's samples (benchEnv.anchor).
+const anchorName = "heading"
+
+// firstPaintRow is the first-paint row of rows.
+func firstPaintRow(rows []row) row {
+	for _, r := range rows {
+		if r.unit == "first-paint-ms" {
+			return r
+		}
+	}
+	return row{}
+}
+
+// formatAnchor renders the one-heading page's first paint and first
+// contentful paint, and how far above them each app's are, under the table.
+func formatAnchor(rows []row, n int) string {
+	var parts []string
+	for _, r := range rows {
+		if r.unit != "first-paint-ms" && r.unit != "fcp-ms" {
+			continue
+		}
+		v, ok := r.median[anchorName]
+		if !ok {
+			return ""
+		}
+		part := fmt.Sprintf("%s %.0f ms (%.0f–%.0f)", strings.TrimPrefix(r.name, "navigation → "), v, r.min[anchorName], r.max[anchorName])
+		for _, app := range []string{"waxwing", "converse"} {
+			if a, ok := r.median[app]; ok {
+				part += fmt.Sprintf(", %s %+.0f ms", app, a-v)
+			}
+		}
+		parts = append(parts, part)
+	}
+	return fmt.Sprintf("\nAnchor, a static page of one heading (%d rounds; same browser, start page and harness): %s\n", n, strings.Join(parts, "; "))
 }
 
 // unitSuffix is the unit at the end of a metric's ReportMetric unit.
