@@ -46,7 +46,11 @@ type pwaServer struct {
 	srv  *http.Server
 	h    http.Handler
 
-	next    atomic.Bool
+	next atomic.Bool
+	// shells counts the requests for the shell, preloads those of them
+	// that were a service worker's navigation preload.
+	shells, preloads atomic.Int32
+
 	mu      sync.Mutex
 	gate    chan struct{} // while non-nil, requests for app.wasm wait for it to close
 	waiting chan struct{} // closed when a request for app.wasm waits at the gate
@@ -117,6 +121,12 @@ func (s *pwaServer) waitHeld(t *testing.T) {
 }
 
 func (s *pwaServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/" {
+		s.shells.Add(1)
+		if r.Header.Get("Service-Worker-Navigation-Preload") != "" {
+			s.preloads.Add(1)
+		}
+	}
 	if strings.HasSuffix(r.URL.Path, "/app.wasm") {
 		s.mu.Lock()
 		gate, waiting := s.gate, s.waiting
@@ -373,6 +383,47 @@ func TestBrowserPWA(t *testing.T) {
 		}
 		pwaWait(t, p, "the CSP refuses a foreign image", `window.__cspViolations.some(function (v) { return v.effectiveDirective === 'img-src'; })`)
 		t.Logf("offline: shell and %d-byte app.wasm from the worker, wasm booted; marks (ms since navigation) %v", size, st.Marks)
+	})
+
+	t.Run("navigation preload", func(t *testing.T) {
+		s := startPWAServer(t)
+		p := b.NewPage(t, btCSPRecorder, pwaDocCounter)
+		p.Navigate(t, s.origin()+"/")
+		pwaControlled(t, p)
+		on, err := e2e.Eval[bool](p, e2e.Step, `navigator.serviceWorker.ready.then(function (r) { return r.navigationPreload.getState(); }).then(function (st) { return st.enabled; })`)
+		if err != nil || !on {
+			t.Fatalf("navigation preload enabled: %v (%v)", on, err)
+		}
+
+		// A reload asks for the shell once, as the navigation preload,
+		// which the worker answers with.
+		s.shells.Store(0)
+		s.preloads.Store(0)
+		p.ResetNetwork()
+		p.Reload(t)
+		st := pwaWait(t, p, "the reloaded page boots", `sessionStorage.getItem('pwa:docs') === '2' && document.getElementById('app').getAttribute('data-boot') === 'ready'`)
+		if n, pre := s.shells.Load(), s.preloads.Load(); n != 1 || pre != 1 {
+			t.Errorf("the reload asked for the shell %d times, %d of them as the navigation preload: want once, preloaded", n, pre)
+		}
+		for _, r := range p.Requests() {
+			if r.URL == s.origin()+"/" && (!r.FromServiceWorker || r.Status != http.StatusOK) {
+				t.Errorf("the shell: %d, from the worker %v", r.Status, r.FromServiceWorker)
+			}
+		}
+		if deref(st.Version) != static.Version() || st.Docs != 2 {
+			t.Errorf("after the reload: version %s, %d documents", deref(st.Version), st.Docs)
+		}
+
+		// Another page of the origin opened in the tab comes from the
+		// network, through the worker.
+		p.Navigate(t, s.origin()+bridge.PathHealth)
+		body, err := e2e.Eval[string](p, e2e.Step, `document.body.innerText`)
+		if err != nil || !strings.Contains(body, `"status":"ok"`) {
+			t.Errorf("%s in the tab: %q (%v)", bridge.PathHealth, body, err)
+		}
+		if v := violations(t, p); len(v) != 0 {
+			t.Errorf("%d CSP violations: %+v", len(v), v)
+		}
 	})
 
 	t.Run("reload to update", func(t *testing.T) {

@@ -53,7 +53,7 @@ self.addEventListener('install', function (event) {
 });
 
 self.addEventListener('activate', function (event) {
-  event.waitUntil(dropOtherCaches().then(function () {
+  event.waitUntil(Promise.all([dropOtherCaches(), enableNavigationPreload()]).then(function () {
     return self.clients.claim();
   }));
 });
@@ -71,9 +71,13 @@ self.addEventListener('fetch', function (event) {
     event.respondWith(cacheFirst(event));
   } else if (req.mode === 'navigate' && url.pathname === SHELL_PATH) {
     event.respondWith(networkFirst(event));
+  } else if (req.mode === 'navigate') {
+    // Another page of this origin opened in a tab (/healthz, …): its
+    // navigation preload is the network's answer, never cached.
+    event.respondWith(fromNetwork(event));
   }
-  // Anything else (other builds' assets, /xmpp-websocket, /healthz, …)
-  // goes to the network untouched and is never cached.
+  // Anything else (other builds' assets, /xmpp-websocket, …) goes to the
+  // network untouched and is never cached.
 });
 
 // precache stores the shell and every asset of this build; any failure
@@ -92,6 +96,18 @@ async function precache() {
     }
     await cache.put(url, identity(res));
   }));
+}
+
+// enableNavigationPreload has the browser request a navigation's page while
+// this worker starts, rather than once its fetch handler asks for it
+// (NavigationPreloadManager): a returning visit whose worker had stopped
+// waits for the slower of the two, not for both in turn. Browsers without it
+// leave event.preloadResponse undefined, and the handler fetches.
+function enableNavigationPreload() {
+  if (!self.registration.navigationPreload) {
+    return Promise.resolve();
+  }
+  return self.registration.navigationPreload.enable().catch(function () {});
 }
 
 // dropOtherCaches deletes the caches of every other build.
@@ -122,11 +138,12 @@ async function cacheFirst(event) {
   return res;
 }
 
-// networkFirst answers a navigation to the shell from the network, or from
-// the cache when the network fails or takes longer than
-// NAVIGATION_TIMEOUT_MS. A fresh shell of this build replaces the cached one.
+// networkFirst answers a navigation to the shell from the network (the
+// navigation preload's response, or a fetch), or from the cache when the
+// network fails or takes longer than NAVIGATION_TIMEOUT_MS. A fresh shell of
+// this build replaces the cached one.
 function networkFirst(event) {
-  var network = fetch(event.request);
+  var network = fromNetwork(event);
   event.waitUntil(network.then(function (res) {
     if (!res.ok || res.headers.get(VERSION_HEADER) !== WAXWING.version) {
       return undefined;
@@ -139,6 +156,14 @@ function networkFirst(event) {
   return Promise.race([network, timeout(NAVIGATION_TIMEOUT_MS)]).catch(async function () {
     var cached = await caches.match(SHELL, { cacheName: CACHE, ignoreVary: true });
     return cached || network; // nothing cached: whatever the network ends with
+  });
+}
+
+// fromNetwork is a navigation's answer from the network: the navigation
+// preload's response, or a fetch where there is none.
+function fromNetwork(event) {
+  return Promise.resolve(event.preloadResponse).then(function (res) {
+    return res || fetch(event.request);
   });
 }
 
