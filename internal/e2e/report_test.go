@@ -101,6 +101,30 @@ func TestFormatTable(t *testing.T) {
 	}
 }
 
+func TestFormatAnchor(t *testing.T) {
+	if out := formatAnchor(summarize(map[string][]sample{"waxwing": {{FirstPaint: 100}}}), 0); out != "" {
+		t.Errorf("without anchor samples: %q", out)
+	}
+	rows := summarize(map[string][]sample{
+		anchorName: {{FirstPaint: 60, FCP: 60}, {FirstPaint: 80, FCP: 84}},
+		"waxwing":  {{FirstPaint: 120, FCP: 120}},
+		"converse": {{FirstPaint: 600, FCP: 700}},
+	})
+	out := formatAnchor(rows, 2)
+	for _, want := range []string{
+		"(2 rounds;",
+		"first paint 70 ms (60–80), waxwing +50 ms, converse +530 ms",
+		"first contentful paint 72 ms (60–84), waxwing +48 ms, converse +628 ms",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("anchor line lacks %q:\n%s", want, out)
+		}
+	}
+	if v := firstPaintRow(rows).median[anchorName]; v != 70 {
+		t.Errorf("the anchor's first-paint median %v, want 70", v)
+	}
+}
+
 func TestListRequestsGroupsRepeats(t *testing.T) {
 	reqs := []Request{
 		{URL: "http://x/a.js", Status: 200, Wire: 10, Decoded: 8},
