@@ -115,6 +115,11 @@ modules_enabled = {
 modules_disabled = { "s2s"; "s2s_auth_certs" }
 
 archive_expires_after = "never"
+-- The file storage keeps 10,000 entries per archive by default and then
+-- drops the oldest (mod_mam truncates); tests that write more (the
+-- convergence test: every message, receipt and re-sent copy of four
+-- devices) must not lose history to it.
+storage_archive_item_limit = 1000000
 default_archive_policy = true
 mam_include_total = true{{if .MAMMax}}
 max_archive_query_results = {{.MAMMax}}{{end}}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"os"
 	"testing"
 
 	"github.com/waxwing-im/waxwing/bridge"
@@ -20,7 +21,12 @@ func Bridge(t testing.TB, srv *xmppd.Server) (wsURL, origin string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := bridge.New(bridge.Config{Domain: srv.Domain, Upstream: srv.C2S, UpstreamCA: srv.CACertFile, DataDir: t.TempDir()}, slog.New(slog.DiscardHandler))
+	log := slog.New(slog.DiscardHandler)
+	if os.Getenv("WAXWING_BRIDGE_LOG") != "" {
+		// WAXWING_BRIDGE_LOG=1: the relay's log (why each relay closed).
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})).With("bridge", srv.Domain)
+	}
+	b, err := bridge.New(bridge.Config{Domain: srv.Domain, Upstream: srv.C2S, UpstreamCA: srv.CACertFile, DataDir: t.TempDir()}, log)
 	if err != nil {
 		t.Fatal(err)
 	}
