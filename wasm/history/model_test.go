@@ -2,6 +2,7 @@ package history
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -12,15 +13,19 @@ import (
 	"time"
 
 	"github.com/waxwing-im/waxwing/store"
+	"github.com/waxwing-im/waxwing/wasm/client"
 )
 
 // A model of the convergence proof without a server: a simulated archive
-// (Prosody's: second-precision times, archive order within a second, a
-// message re-sent after a failed resumption archived twice, entries without
-// a body) grows while devices see some of it live (inbound messages with
-// the archive's stanza-id, the account's own messages as carbons), catch up
-// forward, start fresh in the middle (the newest page, then older pages)
-// and page back to the start. The archive answers each query the engine
+// (Prosody's: second-precision times, busy seconds of dozens of entries,
+// archive order within a second, a message re-sent after a failed
+// resumption archived twice, entries without a body) grows while devices
+// see some of it live (inbound messages with the archive's stanza-id, the
+// account's own messages as carbons, except on the device that sent them
+// from its outbox), catch up forward, start fresh in the middle (the newest
+// page, then older pages) and page back to the start; now and then a link
+// dies part-way through an answer, and the session is resumed (the engine
+// asks again) or a new one bound (a new catch-up). The archive answers each query the engine
 // really sends (RSM after/before/max, the overlap's start time). At the end
 // every device holds each message once, in the archive's order (a message
 // archived twice at its earliest copy), whatever it saw when. The same on
@@ -28,7 +33,7 @@ import (
 // 3 s after later ones (within the overlap), also just below a range's
 // bottom fetched while it was the newest (Archive.Recheck).
 func TestModelConvergence(t *testing.T) {
-	runs := 30 // WAXWING_MODEL_RUNS: more
+	runs := 15 // WAXWING_MODEL_RUNS: more
 	if n, err := strconv.Atoi(os.Getenv("WAXWING_MODEL_RUNS")); err == nil && n > 0 {
 		runs = n
 	}
@@ -57,6 +62,7 @@ type modelEntry struct {
 	body     string        // "": no body (a receipt)
 	copyOf   int           // ≥ 0: a second copy of that entry (archived twice)
 	late     time.Duration // visible only this long after its time (ejabberd)
+	sender   int           // ≥ 0: the device that sent it from its outbox (it sees no carbon)
 }
 
 type modelArchive struct {
@@ -69,12 +75,12 @@ type modelArchive struct {
 	final    bool // everything is visible
 }
 
-func (a *modelArchive) add() int {
-	if a.rng.IntN(4) == 0 {
+func (a *modelArchive) add(busy bool) int {
+	if a.rng.IntN(4) == 0 && (!busy || a.rng.IntN(10) == 0) {
 		a.now = a.now.Add(time.Second)
 	}
 	n := len(a.entries)
-	e := modelEntry{id: fmt.Sprintf("A%04d", n), stamp: a.now, copyOf: -1}
+	e := modelEntry{id: fmt.Sprintf("A%04d", n), stamp: a.now, copyOf: -1, sender: -1}
 	if a.ejabberd {
 		a.now = a.now.Add(time.Duration(1+a.rng.IntN(5000)) * time.Microsecond)
 		e.stamp = a.now
@@ -88,7 +94,7 @@ func (a *modelArchive) add() int {
 		// A re-sent copy of a recent own message.
 		for j := n - 1; j >= 0 && j >= n-15; j-- {
 			if o := a.entries[j]; o.from == self && o.body != "" && o.copyOf < 0 {
-				e.from, e.to, e.origin, e.body, e.copyOf = o.from, o.to, o.origin, o.body, j
+				e.from, e.to, e.origin, e.body, e.copyOf, e.sender = o.from, o.to, o.origin, o.body, j, o.sender
 				break
 			}
 		}
@@ -220,17 +226,18 @@ type modelDevice struct {
 	st  *store.Memory
 	out chan []byte
 	h   uint32
+	rng *rand.Rand // links that die part-way through an answer (nil: never)
 }
 
-func newModelDevice(t *testing.T, now func() time.Time) *modelDevice {
+func newModelDevice(t *testing.T, now func() time.Time, rng *rand.Rand) *modelDevice {
 	st := store.NewMemory()
 	e, err := New(Config{Store: st, Self: self, Now: now, PageSize: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &modelDevice{e: e, st: st, out: make(chan []byte, 64)}
+	d := &modelDevice{e: e, st: st, out: make(chan []byte, 64), rng: rng}
 	e.out = func(raw []byte) error {
-		if strings.Contains(string(raw), "urn:xmpp:mam:2") && strings.Contains(string(raw), "<query") {
+		if isMAMQuery(raw) {
 			d.out <- raw
 		}
 		return nil
@@ -250,12 +257,66 @@ func (d *modelDevice) pump(t *testing.T, a *modelArchive) {
 	for {
 		select {
 		case raw := <-d.out:
-			for _, s := range a.answer(raw) {
-				d.handle(t, s)
-			}
+			d.deliver(t, a, raw)
 		default:
 			return
 		}
+	}
+}
+
+// deliver answers one query. Now and then (rng set) the link dies part-way
+// through the answer: the session is resumed (the engine asks again; the
+// server re-sends the rest of the old answer too) or a new one is bound
+// (its catch-up replaces the one in flight).
+func (d *modelDevice) deliver(t *testing.T, a *modelArchive, raw []byte) {
+	ans := a.answer(raw)
+	if d.rng == nil || d.rng.IntN(8) != 0 {
+		for _, s := range ans {
+			d.handle(t, s)
+		}
+		return
+	}
+	cut := d.rng.IntN(len(ans))
+	for _, s := range ans[:cut] {
+		d.handle(t, s)
+	}
+	ctx := context.Background()
+	if d.rng.IntN(2) == 0 {
+		d.e.Online(ctx)
+		for _, s := range ans[cut:] {
+			d.handle(t, s)
+		}
+		return
+	}
+	out, err := d.e.afterBind(ctx, client.Bound{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range out {
+		if isMAMQuery(r) {
+			d.out <- r
+		}
+	}
+	d.e.Online(ctx)
+}
+
+func isMAMQuery(raw []byte) bool {
+	return strings.Contains(string(raw), "urn:xmpp:mam:2") && strings.Contains(string(raw), "<query")
+}
+
+// send stores an own message as the outbox does once it is on the wire
+// (provisional, no archive id): the archive then holds it, this device
+// gets no carbon of it.
+func (d *modelDevice) send(t *testing.T, e modelEntry) {
+	err := d.st.Update(context.Background(), func(tx store.Tx) error {
+		_, err := tx.PutMessage(store.Message{
+			Key: "out-" + e.origin, Conversation: e.to, Kind: store.Chat, OriginID: e.origin, StanzaID: e.origin,
+			From: self, Direction: store.Outbound, Time: e.stamp, Body: e.body, State: store.StateSent, Pos: d.e.provisional(),
+		})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -279,16 +340,22 @@ func (d *modelDevice) older(t *testing.T, a *modelArchive, pages int) {
 			done <- err
 		}()
 		for {
+			select { // answer what is asked first: the same seed, the same run
+			case raw := <-d.out:
+				d.deliver(t, a, raw)
+				continue
+			default:
+			}
 			select {
 			case err := <-done:
-				if err != nil {
+				if errors.Is(err, ErrOffline) {
+					more = true // the link died under it: ask again
+				} else if err != nil {
 					t.Fatalf("FetchOlder: %v", err)
 				}
 				goto next
 			case raw := <-d.out:
-				for _, s := range a.answer(raw) {
-					d.handle(t, s)
-				}
+				d.deliver(t, a, raw)
 			}
 		}
 	next:
@@ -303,20 +370,29 @@ func modelRun(t *testing.T, seed uint64, ejabberd bool) bool {
 	rng := rand.New(rand.NewPCG(seed, seed^0x6d6f64))
 	a := &modelArchive{now: time.Date(2026, 11, 21, 11, 0, 0, 0, time.UTC), rng: rng, ejabberd: ejabberd}
 	now := func() time.Time { return a.now.Add(time.Hour) }
-	devs := []*modelDevice{newModelDevice(t, now)}
+	devs := []*modelDevice{newModelDevice(t, now, rng)}
 	steps := 60 + rng.IntN(120)
 	for step := range steps {
-		for range rng.IntN(6) {
-			i := a.add()
+		n, busy := rng.IntN(6), rng.IntN(10) == 0 // a busy second: many entries share its stamp
+		if busy {
+			n = 10 + rng.IntN(30)
+		}
+		for range n {
+			i := a.add(busy)
+			e := &a.entries[i]
+			if e.from == self && e.body != "" && e.copyOf < 0 && rng.IntN(3) == 0 {
+				e.sender = rng.IntN(len(devs)) // sent from a device's outbox
+				devs[e.sender].send(t, *e)
+			}
 			// Some devices see it live, at once or never (offline).
-			for _, d := range devs {
-				if e := a.entries[i]; rng.IntN(3) > 0 && (e.body != "" || rng.IntN(2) == 0) && e.late == 0 {
+			for j, d := range devs {
+				if rng.IntN(3) > 0 && (e.body != "" || rng.IntN(2) == 0) && e.late == 0 && j != e.sender {
 					d.handle(t, e.live())
 				}
 			}
 		}
 		if step == steps/3 || step == steps/2 {
-			devs = append(devs, newModelDevice(t, now)) // a new device half-way
+			devs = append(devs, newModelDevice(t, now, rng)) // a new device half-way
 		}
 		for _, d := range devs {
 			switch rng.IntN(6) {
@@ -340,6 +416,7 @@ func modelRun(t *testing.T, seed uint64, ejabberd bool) bool {
 	}
 	a.final = true
 	for n, d := range devs {
+		d.rng = nil
 		d.catchUp(t, a)
 		d.catchUp(t, a) // places what arrived live during the first
 		d.older(t, a, 1000)
@@ -353,10 +430,42 @@ func modelRun(t *testing.T, seed uint64, ejabberd bool) bool {
 				}
 			}
 			if g, w := strings.Join(got, "|"), strings.Join(want[peer], "|"); g != w {
-				t.Errorf("seed %d device %d, %s:\n got  %s\n want %s", seed, n, peer, g, w)
+				t.Errorf("seed %d device %d, %s: %s", seed, n, peer, listDiff(got, want[peer]))
 				ok = false
 			}
 		}
 	}
 	return ok
+}
+
+// listDiff describes how got differs from want: what is missing, what is
+// extra, and where the order first differs.
+func listDiff(got, want []string) string {
+	in := func(l []string) map[string]bool {
+		m := map[string]bool{}
+		for _, s := range l {
+			m[s] = true
+		}
+		return m
+	}
+	g, w := in(got), in(want)
+	var missing, extra []string
+	for _, s := range want {
+		if !g[s] {
+			missing = append(missing, s)
+		}
+	}
+	for _, s := range got {
+		if !w[s] {
+			extra = append(extra, s)
+		}
+	}
+	out := fmt.Sprintf("%d held, %d in the archive; missing %q, extra %q", len(got), len(want), missing, extra)
+	for i := range min(len(got), len(want)) {
+		if got[i] != want[i] {
+			lo, hi := max(0, i-3), min(len(got), len(want), i+4)
+			return out + fmt.Sprintf("; order differs at %d: held %q, archive %q", i, got[lo:hi], want[lo:hi])
+		}
+	}
+	return out
 }
