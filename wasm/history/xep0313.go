@@ -482,6 +482,9 @@ func (e *Engine) commitPage(ctx context.Context, qq *query, results []result, fi
 			return err
 		}
 		arch.JID = e.cfg.Self
+		if err := e.lookUpPage(tx, results); err != nil {
+			return err
+		}
 		n := len(results)
 		pos := make([]store.Pos, n)
 		held := make([]bool, n) // what is held keeps its position
