@@ -224,11 +224,16 @@ type modelDevice struct {
 
 func newModelDevice(t *testing.T, now func() time.Time) *modelDevice {
 	st := store.NewMemory()
-	e, err := New(Config{Store: st, Self: self, Now: now, PageSize: 10})
+	return modelDeviceOn(t, st, st, now)
+}
+
+// modelDeviceOn is a model device on s, whose memory store is mem.
+func modelDeviceOn(t *testing.T, s store.Store, mem *store.Memory, now func() time.Time) *modelDevice {
+	e, err := New(Config{Store: s, Self: self, Now: now, PageSize: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &modelDevice{e: e, st: st, out: make(chan []byte, 64)}
+	d := &modelDevice{e: e, st: mem, out: make(chan []byte, 64)}
 	e.out = func(raw []byte) error {
 		if strings.Contains(string(raw), "urn:xmpp:mam:2") && strings.Contains(string(raw), "<query") {
 			d.out <- raw

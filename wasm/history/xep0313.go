@@ -296,9 +296,12 @@ func (e *Engine) FetchOlder(ctx context.Context) (bool, error) {
 	case store.GapExpired:
 		return false, ErrExpired
 	}
-	q := &query{kind: older, before: arch.Ranges[0].First, done: make(chan struct{})}
-	if err := e.send(e.request(q)); err != nil {
-		return false, err
+	q := e.claimAhead(arch.Ranges[0].First)
+	if q == nil {
+		q = &query{kind: older, before: arch.Ranges[0].First, done: make(chan struct{})}
+		if err := e.send(e.request(q)); err != nil {
+			return false, err
+		}
 	}
 	select {
 	case <-q.done:
@@ -413,8 +416,10 @@ func (e *Engine) archiveAnswer(ctx context.Context, q *query, raw []byte, iq sta
 		}
 	}
 	q.mu.Unlock()
+	ahead := e.askAhead(q, results, fin)
 	prev, err := e.commitPage(ctx, q, results, fin)
 	if err != nil {
+		e.dropAhead(ahead, err)
 		e.endQuery(q, err)
 		return err
 	}
