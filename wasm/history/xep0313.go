@@ -482,6 +482,7 @@ func (e *Engine) commitPage(ctx context.Context, qq *query, results []result, fi
 	wait := false // nothing held yet: the results wait for the next page
 	err := e.cfg.Store.Update(ctx, func(tx store.Tx) error {
 		wait = false
+		tx = newUnreadTx(tx)
 		arch, err := tx.Archive(e.cfg.Self)
 		if err != nil {
 			return err
