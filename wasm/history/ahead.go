@@ -15,7 +15,8 @@ import (
 
 // askAhead asks for the page below q's, whose answer (results, fin) is
 // about to be committed, if q is an older page a FetchOlder waits for and
-// the archive has more below. It returns the query asked, or nil.
+// the archive has more below (it committed no Below of GapStart, nor
+// found the archive expired). It returns the query asked, or nil.
 func (e *Engine) askAhead(q *query, results []result, fin stanza.MAMFin) *query {
 	if q.kind != older {
 		return nil
@@ -57,13 +58,20 @@ func (e *Engine) dropAhead(p *query, err error) {
 	p.finish(err)
 }
 
-// claimAhead returns the page asked ahead below before (the oldest
-// archive id held), for FetchOlder to wait for instead of asking, or nil.
-func (e *Engine) claimAhead(before string) *query {
+// claimAhead returns the page asked ahead, for FetchOlder to wait for
+// instead of reading the coverage and asking, or nil. It is the page below
+// what is held: asked when the page above was answered, it is dropped if
+// that page could not be committed (the range then does not start where it
+// ends); a forward page that later reaches further down (a recheck) leaves
+// it below the range or among entries held, which keep their positions.
+func (e *Engine) claimAhead() *query {
+	if e.out == nil && (e.cl == nil || e.cl.Session() == nil) {
+		return nil // offline: FetchOlder says so rather than wait for the link
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.forgetAnswered()
-	if p := e.ahead; p != nil && p.before == before {
+	if p := e.ahead; p != nil {
 		e.aheadClaimed = true
 		return p
 	}

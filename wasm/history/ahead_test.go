@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,7 +21,8 @@ func TestPagesAhead(t *testing.T) {
 	for range 95 {
 		a.add()
 	}
-	d := newModelDevice(t, func() time.Time { return a.now })
+	st := &readCounter{Memory: store.NewMemory()}
+	d := modelDeviceOn(t, st, st.Memory, func() time.Time { return a.now })
 	d.catchUp(t, a) // the newest page
 	answer := func(raw []byte) {
 		for _, s := range a.answer(raw) {
@@ -34,6 +36,7 @@ func TestPagesAhead(t *testing.T) {
 		}
 	}
 	for i := range 3 {
+		reads := st.reads.Load()
 		done := make(chan error, 1)
 		go func() {
 			_, err := d.e.FetchOlder(context.Background())
@@ -58,6 +61,9 @@ func TestPagesAhead(t *testing.T) {
 			t.Fatalf("FetchOlder (page %d): %v", i, err)
 		}
 		asked("after FetchOlder's page", 1) // the page below, asked before the commit
+		if n := st.reads.Load() - reads; i > 0 && n != 0 {
+			t.Errorf("page %d: FetchOlder read the coverage %d times; taking over the page asked ahead needs no read", i, n)
+		}
 	}
 	// Nobody takes it: it is committed, and nothing more is asked.
 	answer(<-d.out)
@@ -144,4 +150,15 @@ func TestPageAheadDroppedWithFailedCommit(t *testing.T) {
 	}
 	d.older(t, a, 100)
 	holdsAll(t, d, a)
+}
+
+// readCounter counts the read-only Archive reads of a memory store.
+type readCounter struct {
+	*store.Memory
+	reads atomic.Int64
+}
+
+func (s *readCounter) Archive(ctx context.Context, jid string) (store.Archive, error) {
+	s.reads.Add(1)
+	return s.Memory.Archive(ctx, jid)
 }
