@@ -71,6 +71,19 @@ func TestIntegrationAckHeldDuringBurst(t *testing.T) {
 	if saves >= n/16 {
 		t.Errorf("%d state saves for a burst of %d that had arrived: want fewer than one per %d stanzas", saves, n, 16)
 	}
+	// One more, and nothing after it: the server's <r/> is answered (saved,
+	// then acknowledged) once nothing more has come for a moment.
+	before = alice.savesSoFar()
+	if err := bs.Send(ctxT(t), message("alice@localhost", "one", "one")); err != nil {
+		t.Fatal(err)
+	}
+	want = append(want, "one")
+	waitBodies(t, alice.device, want...)
+	for deadline := time.Now().Add(5 * time.Second); alice.savesSoFar() == before; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("a stanza with nothing after it was never acknowledged: no state save in 5 s")
+		}
+	}
 
 	s.Drop()
 	resume(t, cfg)
