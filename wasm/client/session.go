@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -989,12 +990,24 @@ func (s *Session) ackDue(ctx context.Context) error {
 	if !s.rOwed && !(s.smOn && h-s.lastA >= ackEvery) {
 		return nil
 	}
-	if h-s.lastA < ackMax && s.held < ackMax && (s.next != nil || s.ws.Pending()) {
+	if h-s.lastA < ackMax && s.held < ackMax && s.arrived() {
 		s.held++
 		return nil
 	}
 	s.lastA, s.rOwed, s.held = h, false, 0
 	return s.saveAndAck(ctx)
+}
+
+// arrived reports whether more of the server's stream has already arrived.
+// Before it says no, the WebSocket's reader gets a chance to take what the
+// connection holds (in the browser it runs only when this goroutine lets
+// it, and takes one message at a time, up to a buffer of 64).
+func (s *Session) arrived() bool {
+	if s.next != nil || s.ws.Pending() {
+		return true
+	}
+	runtime.Gosched()
+	return s.ws.Pending()
 }
 
 // saveAndAck acknowledges the stanzas handled so far (XEP-0198 <a/>) once
