@@ -385,12 +385,21 @@ func BenchmarkIndexedDBPageCommit(b *testing.B) {
 // the engine's read-only Archive, twice, and the client's saves of its
 // XEP-0198 count, one per 16 results (UpdateState). No server, no
 // parsing: what the store alone allows, with pages of 50 (Prosody's
-// default max_archive_query_results) and of 250 (the engine's ask).
+// default max_archive_query_results) and of 250 (the engine's ask); the
+// "batched" ones first look the page's archive ids and origin-ids up at
+// once (LookUpMessages), as the engine does.
 func BenchmarkIndexedDBCatchUpPages(b *testing.B) {
 	const total, own, peer = 10_000, "me@example.org", "peer@example.org"
 	body := strings.Repeat("Grüße, a message of ordinary length 😀 ", 2)
-	for _, size := range []int{50, 250} {
-		b.Run(fmt.Sprintf("page-%d", size), func(b *testing.B) {
+	for _, bench := range []struct {
+		size    int
+		batched bool
+	}{{50, false}, {250, false}, {50, true}, {250, true}} {
+		size, name := bench.size, fmt.Sprintf("page-%d", bench.size)
+		if bench.batched {
+			name += "-batched"
+		}
+		b.Run(name, func(b *testing.B) {
 			ctx := context.Background()
 			var stored int
 			for b.Loop() {
@@ -406,6 +415,18 @@ func BenchmarkIndexedDBCatchUpPages(b *testing.B) {
 						a, err := tx.Archive(own)
 						if err != nil {
 							return err
+						}
+						if bench.batched {
+							var ids []string
+							var origins []store.OriginKey
+							for n := first; n <= top; n++ {
+								m := benchMessage(n, own, peer, body)
+								ids = append(ids, m.ArchiveID)
+								origins = append(origins, store.OriginKey{From: m.From, OriginID: m.OriginID})
+							}
+							if _, err := tx.LookUpMessages(own, ids, origins); err != nil {
+								return err
+							}
 						}
 						for n := first; n <= top; n++ {
 							id := fmt.Sprintf("arch-%08d", n)

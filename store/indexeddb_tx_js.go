@@ -553,6 +553,61 @@ type idbTx struct {
 	// transaction, once editIDsRead (nil: too many to read at once).
 	editIDs     map[string]bool
 	editIDsRead bool
+
+	// stored holds, by Key, the messages this transaction has read from
+	// IndexedDB or written to it, as IndexedDB now holds them; origins,
+	// by From∅OriginID, the messages IndexedDB now holds under the
+	// origin-ids looked up. Every put made (putMessage) keeps both
+	// current, so lookups answer from them without a request (with the
+	// pending puts merged in, as for what IndexedDB answers).
+	stored  map[string]Message
+	origins map[string][]Message
+}
+
+// remember notes m as IndexedDB now holds it (stored), moving it between
+// the origin-id sets known.
+func (x *idbTx) remember(m Message) {
+	if x.stored == nil {
+		x.stored = make(map[string]Message)
+	}
+	if old, ok := x.stored[m.Key]; ok && old.OriginID != "" {
+		k := old.From + "\x00" + old.OriginID
+		if set, ok := x.origins[k]; ok {
+			x.origins[k] = slices.DeleteFunc(set, func(o Message) bool { return o.Key == m.Key })
+		}
+	}
+	if m.OriginID != "" {
+		k := m.From + "\x00" + m.OriginID
+		if set, ok := x.origins[k]; ok {
+			x.origins[k] = append(set, cloneMessage(&m))
+		}
+	}
+	x.stored[m.Key] = cloneMessage(&m)
+}
+
+// rememberOrigin notes ms as what IndexedDB now holds under the origin
+// key k (From∅OriginID).
+func (x *idbTx) rememberOrigin(k string, ms []Message) {
+	if x.origins == nil {
+		x.origins = make(map[string][]Message)
+	}
+	x.origins[k] = nil
+	for i := range ms {
+		x.remember(ms[i])
+	}
+	if x.origins[k] == nil {
+		x.origins[k] = []Message{} // known, and empty
+	}
+}
+
+// storedVersion returns the message key as IndexedDB now holds it, if
+// this transaction knows it.
+func (x *idbTx) storedVersion(key string) (Message, bool) {
+	m, ok := x.stored[key]
+	if !ok {
+		return Message{}, false
+	}
+	return cloneMessage(&m), true
 }
 
 // flush makes the pending message puts.
@@ -725,7 +780,26 @@ func (x *idbTx) Message(key string) (Message, bool, error) {
 	if m, ok := x.buffered(key); ok {
 		return cloneMessage(m), true, x.check()
 	}
-	return idbLookup[Message](x, osMessages, "", key)
+	if m, ok := x.storedVersion(key); ok {
+		return m, true, x.check()
+	}
+	m, ok, err := idbLookup[Message](x, osMessages, "", key)
+	if ok {
+		x.remember(m)
+	}
+	return m, ok, err
+}
+
+// knowsArchive reports whether MessageByArchiveID can answer for the
+// archive id a (by∅id) without a request.
+func (x *idbTx) knowsArchive(a string) bool {
+	owner, known := x.archived[osMessages][a]
+	if !known || owner == "" {
+		return known
+	}
+	_, pending := x.buffered(owner)
+	_, stored := x.stored[owner]
+	return pending || stored
 }
 
 func (x *idbTx) MessageByArchiveID(by, id string) (Message, bool, error) {
@@ -734,20 +808,35 @@ func (x *idbTx) MessageByArchiveID(by, id string) (Message, bool, error) {
 		// Looked up or written in this transaction already (the sync
 		// engine asks twice per archive result: where it is placed, then
 		// whether it is a copy): no request when none has it, or when a
-		// pending put holds it.
+		// pending put or a version known holds it.
 		if owner == "" {
 			return Message{}, false, x.check()
 		}
 		if m, ok := x.buffered(owner); ok {
 			return cloneMessage(m), true, x.check()
 		}
+		if m, ok := x.storedVersion(owner); ok {
+			return m, true, x.check()
+		}
 	}
 	m, ok, err := idbLookup[Message](x, osMessages, "archive", a)
 	if err != nil {
 		return m, false, err
 	}
+	m, ok = x.archiveFound(by, id, m, ok)
+	return m, ok, nil
+}
+
+// archiveFound completes a lookup of the archive id (by, id) that
+// IndexedDB answered with m (ok: found): the pending puts decide, and what
+// it tells is noted.
+func (x *idbTx) archiveFound(by, id string, m Message, ok bool) (Message, bool) {
+	a := by + "\x00" + id
+	if ok {
+		x.remember(m)
+	}
 	if ms := x.merge(nil, func(m *Message) bool { return id != "" && m.ArchiveBy == by && m.ArchiveID == id }); len(ms) > 0 {
-		return ms[0], true, nil
+		return ms[0], true
 	}
 	if _, pending := x.buffered(m.Key); ok && pending {
 		ok, m = false, Message{} // its pending version has another archive id
@@ -758,14 +847,108 @@ func (x *idbTx) MessageByArchiveID(by, id string) (Message, bool, error) {
 	case ok:
 		x.notePut(osMessages, m.Key, a) // as stored: a later put that changes it frees it
 	}
-	return m, ok, nil
+	return m, ok
 }
 
 func (x *idbTx) MessagesByOriginID(from, originID string) ([]Message, error) {
-	ms, err := idbLookupAll[Message](x, osMessages, "origin", from+"\x00"+originID)
+	k := from + "\x00" + originID
+	set, known := x.origins[k]
+	var ms []Message
+	if known {
+		if err := x.check(); err != nil {
+			return nil, err
+		}
+		ms = make([]Message, len(set))
+		for i := range set {
+			ms[i] = cloneMessage(&set[i])
+		}
+	} else {
+		var err error
+		if ms, err = idbLookupAll[Message](x, osMessages, "origin", k); err != nil {
+			return nil, err
+		}
+		x.rememberOrigin(k, ms)
+	}
 	ms = x.merge(ms, func(m *Message) bool { return originID != "" && m.From == from && m.OriginID == originID })
 	idbSortMessages(ms)
-	return ms, err
+	return ms, nil
+}
+
+// LookUpMessages makes the requests of the lookups this transaction cannot
+// answer yet all at once (requests complete in order: the last one's
+// success means all have), notes what they tell, and answers from that.
+func (x *idbTx) LookUpMessages(by string, ids []string, origins []OriginKey) (Lookup, error) {
+	if err := x.check(); err != nil {
+		return Lookup{}, err
+	}
+	type ask struct {
+		id     string // by archive id, or
+		origin string // by From∅OriginID
+		req    safejs.Value
+	}
+	var asks []ask
+	asked := make(map[string]bool)
+	for _, id := range ids {
+		a := by + "\x00" + id
+		if id != "" && !asked["a"+a] && !x.knowsArchive(a) {
+			asked["a"+a] = true
+			asks = append(asks, ask{id: id})
+		}
+	}
+	for _, o := range origins {
+		k := o.From + "\x00" + o.OriginID
+		if _, known := x.origins[k]; !known && !asked["o"+k] {
+			asked["o"+k] = true
+			asks = append(asks, ask{origin: k})
+		}
+	}
+	if len(asks) > 0 {
+		archive, err := x.t.index(osMessages, "archive")
+		if err != nil {
+			return Lookup{}, err
+		}
+		origin, err := x.t.index(osMessages, "origin")
+		if err != nil {
+			return Lookup{}, err
+		}
+		for i := range asks {
+			q := &asks[i]
+			if q.origin != "" {
+				q.req, err = x.t.call("getAll", origin, "getAll", q.origin)
+			} else {
+				q.req, err = x.t.call("get", archive, "get", by+"\x00"+q.id)
+			}
+			if err != nil {
+				return Lookup{}, err
+			}
+		}
+		if _, err := x.t.wait("lookups", asks[len(asks)-1].req); err != nil {
+			return Lookup{}, err
+		}
+		for _, q := range asks {
+			v, err := q.req.Get("result")
+			if err != nil {
+				return Lookup{}, idbJSError("lookup result", err)
+			}
+			if q.origin != "" {
+				ms, err := idbDecodeAll[Message](v)
+				if err != nil {
+					return Lookup{}, err
+				}
+				x.rememberOrigin(q.origin, ms)
+				continue
+			}
+			var m Message
+			ok := !v.IsUndefined()
+			if ok {
+				if m, err = idbDecode[Message](v); err != nil {
+					return Lookup{}, err
+				}
+			}
+			x.archiveFound(by, q.id, m, ok)
+		}
+	}
+	return lookUpEach(x, by, ids, origins)
 }
 
 // checkNew checks a message or an edit (what) about to be stored: it
@@ -862,7 +1045,11 @@ func (x *idbTx) putMessage(m Message) error {
 	for _, id := range messageIDs(&m) {
 		r.IDs = append(r.IDs, m.Conversation+"\x00"+id)
 	}
-	return x.t.putJSON(osMessages, m.Key, m, r)
+	if err := x.t.putJSON(osMessages, m.Key, m, r); err != nil {
+		return err
+	}
+	x.remember(m)
+	return nil
 }
 
 func (x *idbTx) Outbox() ([]Message, error) {

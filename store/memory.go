@@ -342,6 +342,10 @@ func (t *memTx) MessagesByOriginID(from, originID string) ([]Message, error) {
 	return cloneAll(t.messageSet(t.ov.msgByOrigin[p], t.base.msgByOrigin[p]), cloneMessage), t.check()
 }
 
+func (t *memTx) LookUpMessages(by string, ids []string, origins []OriginKey) (Lookup, error) {
+	return lookUpEach(t, by, ids, origins)
+}
+
 func (t *memTx) PutMessage(m Message) (uint64, error) {
 	if err := t.check(); err != nil {
 		return 0, err

@@ -77,6 +77,14 @@ type Tx interface {
 	// MessagesByOriginID returns the messages of a sender with an origin-id
 	// (several, if a sender reused one), in Pos order.
 	MessagesByOriginID(from, originID string) ([]Message, error)
+	// LookUpMessages makes at once the lookups MessageByArchiveID(by, id)
+	// makes for each of ids and MessagesByOriginID for each of origins (a
+	// catch-up page's), and answers as those would now. Later calls of
+	// these two with the same keys in the transaction answer the same
+	// (with the transaction's writes since) without asking storage again:
+	// IndexedDB makes all the requests together instead of waiting for
+	// each in turn.
+	LookUpMessages(by string, ids []string, origins []OriginKey) (Lookup, error)
 	// PutMessage inserts or replaces a message by Key. The edit fields
 	// (Corrected, Retracted, Reactions) are not stored.
 	PutMessage(Message) (uint64, error)
@@ -110,6 +118,47 @@ type Tx interface {
 	// set if nothing yet); PutArchive replaces it.
 	Archive(jid string) (Archive, error)
 	PutArchive(Archive) (uint64, error)
+}
+
+// OriginKey names the messages of a sender with an origin-id
+// (Tx.MessagesByOriginID).
+type OriginKey struct{ From, OriginID string }
+
+// Lookup is what Tx.LookUpMessages found: by archive id, the messages
+// found; by origin key, the messages in Pos order (none: absent).
+type Lookup struct {
+	ByArchiveID map[string]Message
+	ByOrigin    map[OriginKey][]Message
+}
+
+// lookUpEach answers LookUpMessages with one lookup per key.
+func lookUpEach(tx Tx, by string, ids []string, origins []OriginKey) (Lookup, error) {
+	l := Lookup{ByArchiveID: make(map[string]Message), ByOrigin: make(map[OriginKey][]Message)}
+	for _, id := range ids {
+		if _, done := l.ByArchiveID[id]; done || id == "" {
+			continue // none has the empty archive id
+		}
+		m, ok, err := tx.MessageByArchiveID(by, id)
+		if err != nil {
+			return Lookup{}, err
+		}
+		if ok {
+			l.ByArchiveID[id] = m
+		}
+	}
+	for _, o := range origins {
+		if _, done := l.ByOrigin[o]; done {
+			continue
+		}
+		ms, err := tx.MessagesByOriginID(o.From, o.OriginID)
+		if err != nil {
+			return Lookup{}, err
+		}
+		if len(ms) > 0 {
+			l.ByOrigin[o] = ms
+		}
+	}
+	return l, nil
 }
 
 type txHookKey struct{}

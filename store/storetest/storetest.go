@@ -42,6 +42,7 @@ var cases = []struct {
 	{"MessagesPaging", testMessagesPaging},
 	{"Provisional", testProvisional},
 	{"Lookups", testLookups},
+	{"LookUpMessages", testLookUpMessages},
 	{"ArchiveIDUnique", testArchiveIDUnique},
 	{"ReplaceKeepsIndexes", testReplaceKeepsIndexes},
 	{"Outbox", testOutbox},
@@ -836,6 +837,121 @@ func testLookups(t *testing.T, s store.Store) {
 			t.Fatalf("Message(m1) = %v, %v", ok, err)
 		}
 		sameMessage(t, "Message(m1)", got, m1)
+		return nil
+	})
+}
+
+// testLookUpMessages: a batch of lookups answers as the lookups one by
+// one do, the transaction's pending writes included, and the lookups made
+// after it in the same transaction still see every write made since
+// (messages moving between archive ids and origin-ids, a version bumped by
+// an edit, what a read of other messages wrote out first).
+func testLookUpMessages(t *testing.T, s store.Store) {
+	const a, me, room = "a@example.org", "me@example.org", "room@muc.example.org"
+	withIDs := func(m store.Message, archiveID, originID string) store.Message {
+		m.ArchiveBy, m.ArchiveID, m.OriginID = me, archiveID, originID
+		return m
+	}
+	m1, m2, m3 := withIDs(msg(a, "m1", 1), "A1", "O1"), withIDs(msg(a, "m2", 2), "A2", "O1"), withIDs(msg(a, "m3", 3), "A3", "")
+	r1 := msg(room, "r1", 1)
+	r1.From, r1.Kind = room+"/ann", store.Group
+	r1.ArchiveBy, r1.ArchiveID, r1.OriginID = room, "A1", "O1"
+	put(t, s, m1, m2, m3, r1)
+
+	ids := []string{"A1", "A2", "A3", "A4", "A5", "A9", "A1", ""}
+	var origins []store.OriginKey
+	for _, o := range [][2]string{{a, "O1"}, {a, "O2"}, {a, "O9"}, {room + "/ann", "O1"}, {room, "O1"}, {a, ""}, {a, "O1"}} {
+		origins = append(origins, store.OriginKey{From: o[0], OriginID: o[1]})
+	}
+	// check compares a batch's answers with the lookups one by one and
+	// with want (archive id or origin-id → keys).
+	check := func(tx store.Tx, when string, l store.Lookup, wantByID map[string]string, wantByOrigin map[string][]string) {
+		t.Helper()
+		for _, id := range ids {
+			one, ok, err := tx.MessageByArchiveID(me, id)
+			if err != nil {
+				t.Fatalf("%s: MessageByArchiveID(%q): %v", when, id, err)
+			}
+			got, inBatch := l.ByArchiveID[id]
+			if inBatch != ok || got.Key != one.Key || got.Key != wantByID[id] {
+				t.Errorf("%s: archive id %q: batch %q (%v), one by one %q (%v); want %q", when, id, got.Key, inBatch, one.Key, ok, wantByID[id])
+			}
+			if ok && !reflect.DeepEqual(got, one) {
+				t.Errorf("%s: archive id %q: batch %+v, one by one %+v", when, id, got, one)
+			}
+		}
+		for _, o := range origins {
+			one, err := tx.MessagesByOriginID(o.From, o.OriginID)
+			if err != nil {
+				t.Fatalf("%s: MessagesByOriginID(%v): %v", when, o, err)
+			}
+			want := wantByOrigin[o.From+" "+o.OriginID]
+			wantKeys(t, fmt.Sprintf("%s: batch by origin %v", when, o), l.ByOrigin[o], want...)
+			wantKeys(t, fmt.Sprintf("%s: MessagesByOriginID%v", when, o), one, want...)
+			if len(one) > 0 && !reflect.DeepEqual(one, l.ByOrigin[o]) {
+				t.Errorf("%s: origin %v: batch %+v, one by one %+v", when, o, l.ByOrigin[o], one)
+			}
+		}
+	}
+	var bumped uint64
+	update(t, s, func(tx store.Tx) error {
+		// Pending writes: a new message, and m2 moved to another
+		// archive id.
+		m4 := withIDs(msg(a, "m4", 4), "A4", "O2")
+		m2.ArchiveID = "A5"
+		for _, m := range []store.Message{m4, m2} {
+			if _, err := tx.PutMessage(m); err != nil {
+				return err
+			}
+		}
+		l, err := tx.LookUpMessages(me, ids, origins)
+		if err != nil {
+			return fmt.Errorf("LookUpMessages: %w", err)
+		}
+		check(tx, "pending writes", l, map[string]string{"A1": "m1", "A3": "m3", "A4": "m4", "A5": "m2"},
+			map[string][]string{a + " O1": {"m1", "m2"}, a + " O2": {"m4"}, room + "/ann O1": {"r1"}})
+
+		// Writes after the batch: m1 takes another origin-id and m5 takes
+		// O1, m3 takes A9, m4 drops A4; a read of the conversation writes
+		// them out; an edit naming O1 bumps the versions of m2 and m5.
+		m1.OriginID = "O3"
+		m3.ArchiveID = "A9"
+		m4.ArchiveID = ""
+		m5 := withIDs(msg(a, "m5", 5), "A6", "O1")
+		for _, m := range []store.Message{m1, m3, m4, m5} {
+			if _, err := tx.PutMessage(m); err != nil {
+				return err
+			}
+		}
+		if _, _, err := tx.LastMessage(a); err != nil {
+			return err
+		}
+		if bumped, err = tx.PutEdit(store.Edit{Key: "e1", Conversation: a, Kind: store.Correction, Target: "O1", From: a, Body: "fixed", Time: at(6), Pos: 6}); err != nil {
+			return err
+		}
+		if l, err = tx.LookUpMessages(me, ids, origins); err != nil {
+			return fmt.Errorf("LookUpMessages after writes: %w", err)
+		}
+		after := map[string][]string{a + " O1": {"m2", "m5"}, a + " O2": {"m4"}, room + "/ann O1": {"r1"}}
+		check(tx, "writes after a batch", l, map[string]string{"A1": "m1", "A5": "m2", "A9": "m3"}, after)
+		for _, id := range []string{"A5", "A6"} {
+			if got, ok, err := tx.MessageByArchiveID(me, id); err != nil || !ok || got.Version != bumped {
+				t.Errorf("MessageByArchiveID(%q) after an edit naming its origin-id: version %d (%v, %v), want %d", id, got.Version, ok, err, bumped)
+			}
+		}
+		if got, err := tx.MessagesByOriginID(a, "O3"); err != nil || len(got) != 1 || got[0].Key != "m1" {
+			t.Errorf("MessagesByOriginID(O3) = %v, %v; want m1", keys(got), err)
+		}
+		return nil
+	})
+	// What the transaction saw is what it committed.
+	view(t, s, func(tx store.Tx) error {
+		l, err := tx.LookUpMessages(me, ids, origins)
+		if err != nil {
+			return err
+		}
+		check(tx, "committed", l, map[string]string{"A1": "m1", "A5": "m2", "A9": "m3"},
+			map[string][]string{a + " O1": {"m2", "m5"}, a + " O2": {"m4"}, room + "/ann O1": {"r1"}})
 		return nil
 	})
 }

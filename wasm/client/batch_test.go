@@ -83,16 +83,7 @@ func TestIntegrationGroupCommit(t *testing.T) {
 	if err := s.Send(ctxT(t), presence()); err != nil {
 		t.Fatal(err)
 	}
-	bob := &device{}
-	bs := e.connect(t, "bob", bob, client.Credentials{Password: "bob-pw"})
-	var want []string
-	for i := range n {
-		body := fmt.Sprintf("burst %02d", i)
-		want = append(want, body)
-		if err := bs.Send(ctxT(t), message("alice@localhost", fmt.Sprint("b", i), body)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	_, want := burstFromBob(t, e, n)
 	// The whole burst is on its way; alice's handler was busy meanwhile.
 	time.Sleep(500 * time.Millisecond)
 	close(alice.hold)
@@ -110,18 +101,41 @@ func TestIntegrationGroupCommit(t *testing.T) {
 		t.Fatalf("nothing handled before the failure: %d bodies, inbound count %d", len(got), st.SM.Inbound)
 	}
 	// The resumption: the server sends again exactly what was not counted.
-	s2, err := client.Connect(ctxT(t), cfg, client.Credentials{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p := s2.Stats().Path; p != client.PathResumed {
-		t.Fatalf("path %s (%s)", p, s2.Stats().Reason)
-	}
-	go s2.Serve(context.Background())
-	t.Cleanup(s2.Drop)
+	resume(t, cfg)
 	waitBodies(t, alice.device, want...)
 	if l := alice.largest(); l < 2 {
 		t.Errorf("the burst came one stanza at a time (largest batch %d): nothing was gathered", l)
 	}
 	t.Logf("batch sizes %v", alice.sizes)
+}
+
+// burstFromBob connects bob, who sends alice n messages ("burst 000", …)
+// back to back; it returns his session and their bodies.
+func burstFromBob(t *testing.T, e *env, n int) (*client.Session, []string) {
+	t.Helper()
+	bs := e.connect(t, "bob", &device{}, client.Credentials{Password: "bob-pw"})
+	want := make([]string, n)
+	for i := range n {
+		want[i] = fmt.Sprintf("burst %03d", i)
+		if err := bs.Send(ctxT(t), message("alice@localhost", fmt.Sprint("b", i), want[i])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return bs, want
+}
+
+// resume resumes the session of cfg (it must: PathResumed) and serves it
+// in the background until the test ends.
+func resume(t *testing.T, cfg client.Config) *client.Session {
+	t.Helper()
+	s, err := client.Connect(ctxT(t), cfg, client.Credentials{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := s.Stats().Path; p != client.PathResumed {
+		t.Fatalf("path %s (%s)", p, s.Stats().Reason)
+	}
+	go s.Serve(context.Background())
+	t.Cleanup(s.Drop)
+	return s
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -114,6 +115,8 @@ type Session struct {
 	serving bool      // Serve is running (guarded by mu)
 	rSince  time.Time // an <r/> is unanswered since then (zero: none)
 	lastA   uint32    // the inbound count last acknowledged to the server
+	rOwed   bool      // the server's <r/> is not answered yet (ackDue)
+	held    int       // elements read since an acknowledgement was held back
 	done    chan struct{}
 	err     error
 }
@@ -887,6 +890,12 @@ func (s *Session) Serve(ctx context.Context) error {
 
 func (s *Session) serve(ctx context.Context) error {
 	for {
+		s.mu.Lock()
+		err := s.ackDue(ctx)
+		s.mu.Unlock()
+		if err != nil {
+			return err
+		}
 		raw, err := s.read()
 		if err != nil {
 			return err
@@ -899,12 +908,8 @@ func (s *Session) serve(ctx context.Context) error {
 			return &ConnectError{Kind: ErrConnectionLost, Err: errors.New("the server closed the stream")}
 		case ns == nsSM && local == "r":
 			s.mu.Lock()
-			s.lastA = s.st.SM.Inbound
-			err := s.saveAndAck(ctx)
+			s.rOwed = true // answered by ackDue, before the next read
 			s.mu.Unlock()
-			if err != nil {
-				return err
-			}
 		case ns == nsSM && local == "a":
 			h, err := ParseA(raw)
 			if err != nil {
@@ -939,7 +944,7 @@ func (s *Session) serve(ctx context.Context) error {
 			// XEP-0198 §4: both sides count from here. Stanzas handled
 			// before it (carbons, which Bind 2 enables inline, flow from
 			// the SASL2 <success> on) are not in the server's count.
-			s.st.SM.Inbound, s.lastA, s.smCount = 0, 0, true
+			s.st.SM.Inbound, s.lastA, s.held, s.smCount = 0, 0, 0, true
 			s.smEnabled(e)
 			err = s.save(ctx)
 			s.mu.Unlock()
@@ -983,19 +988,43 @@ func (s *Session) serve(ctx context.Context) error {
 				s.mu.Unlock()
 				return fmt.Errorf("handling a stanza: %w", herr)
 			}
-			var err error
-			if s.smCount && h-s.lastA >= ackEvery {
-				// XEP-0198 §4: an unrequested <a/> keeps the server's queue
-				// short; Prosody ends a session whose queue passes 500.
-				s.lastA = h
-				err = s.saveAndAck(ctx)
-			}
 			s.mu.Unlock()
-			if err != nil {
-				return err
-			}
 		}
 	}
+}
+
+// ackDue acknowledges the stanzas handled so far (saveAndAck) when an
+// acknowledgement is due: the server asked (<r/>), or ackEvery stanzas
+// have been handled since the last one (XEP-0198 §4: an unrequested <a/>
+// keeps the server's queue short; Prosody ends a session whose queue
+// passes 500). While more of the server's stream has already arrived (a
+// catch-up's archive pages), it is held back, up to ackMax stanzas or
+// elements, and covers them too: each acknowledgement costs a save of the
+// session state, and Prosody asks again as soon as one arrives. Nothing is
+// acknowledged before its count is stored. s.mu is held.
+func (s *Session) ackDue(ctx context.Context) error {
+	h := s.st.SM.Inbound
+	if !s.rOwed && !(s.smCount && h-s.lastA >= ackEvery) {
+		return nil
+	}
+	if h-s.lastA < ackMax && s.held < ackMax && s.arrived() {
+		s.held++
+		return nil
+	}
+	s.lastA, s.rOwed, s.held = h, false, 0
+	return s.saveAndAck(ctx)
+}
+
+// arrived reports whether more of the server's stream has already arrived.
+// Before it says no, the WebSocket's reader gets a chance to take what the
+// connection holds (in the browser it runs only when this goroutine lets
+// it, and takes one message at a time, up to a buffer of 64).
+func (s *Session) arrived() bool {
+	if s.next != nil || s.ws.Pending() {
+		return true
+	}
+	runtime.Gosched()
+	return s.ws.Pending()
 }
 
 // saveAndAck acknowledges the stanzas handled so far (XEP-0198 <a/>) once
@@ -1069,5 +1098,9 @@ func (s *Session) save(ctx context.Context) error {
 	})
 }
 
-// ackEvery is how many handled stanzas go by before an unrequested <a/>.
-const ackEvery = 16
+// ackEvery is how many handled stanzas go by before an unrequested <a/>;
+// ackMax how many at most while more have already arrived (ackDue).
+const (
+	ackEvery = 16
+	ackMax   = 128
+)

@@ -144,6 +144,11 @@ func (x *spyTx) MessagesByOriginID(from, originID string) ([]store.Message, erro
 	return x.Tx.MessagesByOriginID(from, originID)
 }
 
+func (x *spyTx) LookUpMessages(by string, ids []string, origins []store.OriginKey) (store.Lookup, error) {
+	defer x.time("LookUpMessages", time.Now())
+	return x.Tx.LookUpMessages(by, ids, origins)
+}
+
 func (x *spyTx) PutMessage(m store.Message) (uint64, error) {
 	defer x.time("PutMessage", time.Now())
 	return x.Tx.PutMessage(m)

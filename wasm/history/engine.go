@@ -84,6 +84,8 @@ type Engine struct {
 	seq           int
 	lastProv      store.Pos
 	cu            *query             // the forward catch-up in flight, if any
+	ahead         *query             // an older page asked ahead of FetchOlder (askAhead), if any
+	aheadClaimed  bool               // a FetchOlder waits for it
 	queries       map[string]*query  // archive queries in flight, by id
 	calls         map[string]pending // other IQs in flight, by id
 	mdsDirty      map[string]bool    // read state to publish when online

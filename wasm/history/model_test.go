@@ -231,11 +231,17 @@ type modelDevice struct {
 
 func newModelDevice(t *testing.T, now func() time.Time, rng *rand.Rand) *modelDevice {
 	st := store.NewMemory()
-	e, err := New(Config{Store: st, Self: self, Now: now, PageSize: 10})
+	return modelDeviceOn(t, st, st, now, rng)
+}
+
+// modelDeviceOn is a model device on s, whose memory store is mem; rng as
+// for modelDevice.
+func modelDeviceOn(t *testing.T, s store.Store, mem *store.Memory, now func() time.Time, rng *rand.Rand) *modelDevice {
+	e, err := New(Config{Store: s, Self: self, Now: now, PageSize: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &modelDevice{e: e, st: st, out: make(chan []byte, 64), rng: rng}
+	d := &modelDevice{e: e, st: mem, out: make(chan []byte, 64), rng: rng}
 	e.out = func(raw []byte) error {
 		if isMAMQuery(raw) {
 			d.out <- raw
@@ -320,6 +326,29 @@ func (d *modelDevice) send(t *testing.T, e modelEntry) {
 	}
 }
 
+// unread returns the conversation with peer and how many inbound messages
+// it holds after its read position.
+func (d *modelDevice) unread(t *testing.T, peer string) (store.Conversation, int) {
+	t.Helper()
+	cs, err := d.st.Conversations(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c store.Conversation
+	for _, x := range cs {
+		if x.Peer == peer {
+			c = x
+		}
+	}
+	n := 0
+	for _, m := range all(t, d.st, peer) {
+		if m.Direction == store.Inbound && m.Pos > c.ReadPos {
+			n++
+		}
+	}
+	return c, n
+}
+
 // catchUp runs a forward catch-up (or, for a device holding nothing, the
 // newest page).
 func (d *modelDevice) catchUp(t *testing.T, a *modelArchive) {
@@ -400,6 +429,12 @@ func modelRun(t *testing.T, seed uint64, ejabberd bool) bool {
 				d.catchUp(t, a)
 			case 2:
 				d.older(t, a, 1)
+			case 3:
+				// The user reads a conversation: its unread count now
+				// counts from a position inside the history.
+				if err := d.e.MarkRead(context.Background(), []string{"bob@x", "carol@x"}[rng.IntN(2)]); err != nil {
+					t.Fatal(err)
+				}
 			}
 		}
 	}
@@ -431,6 +466,10 @@ func modelRun(t *testing.T, seed uint64, ejabberd bool) bool {
 			}
 			if g, w := strings.Join(got, "|"), strings.Join(want[peer], "|"); g != w {
 				t.Errorf("seed %d device %d, %s: %s", seed, n, peer, listDiff(got, want[peer]))
+				ok = false
+			}
+			if c, unread := d.unread(t, peer); c.Unread != unread {
+				t.Errorf("seed %d device %d, %s: unread count %d, but %d inbound messages after its read position %d", seed, n, peer, c.Unread, unread, c.ReadPos)
 				ok = false
 			}
 		}

@@ -53,6 +53,8 @@ type query struct {
 	recheck time.Time
 	waiting []result
 
+	complete bool // the last page committed reached the archive's end (older: its start)
+
 	mu      sync.Mutex
 	results []result
 	done    chan struct{}
@@ -278,27 +280,30 @@ func (e *Engine) Sync(ctx context.Context) error {
 // start of the archive it returns false, and ErrExpired where the archive
 // has deleted what lies below.
 func (e *Engine) FetchOlder(ctx context.Context) (bool, error) {
-	arch, err := e.archive(ctx)
-	if err != nil {
-		return false, err
-	}
-	if len(arch.Ranges) == 0 {
-		if err := e.Sync(ctx); err != nil {
+	q := e.claimAhead() // the page below what is held, asked already
+	if q == nil {
+		arch, err := e.archive(ctx)
+		if err != nil {
 			return false, err
 		}
-		if arch, err = e.archive(ctx); err != nil || len(arch.Ranges) == 0 {
+		if len(arch.Ranges) == 0 {
+			if err := e.Sync(ctx); err != nil {
+				return false, err
+			}
+			if arch, err = e.archive(ctx); err != nil || len(arch.Ranges) == 0 {
+				return false, err
+			}
+		}
+		switch arch.Below[0] {
+		case store.GapStart:
+			return false, nil
+		case store.GapExpired:
+			return false, ErrExpired
+		}
+		q = &query{kind: older, before: arch.Ranges[0].First, done: make(chan struct{})}
+		if err := e.send(e.request(q)); err != nil {
 			return false, err
 		}
-	}
-	switch arch.Below[0] {
-	case store.GapStart:
-		return false, nil
-	case store.GapExpired:
-		return false, ErrExpired
-	}
-	q := &query{kind: older, before: arch.Ranges[0].First, done: make(chan struct{})}
-	if err := e.send(e.request(q)); err != nil {
-		return false, err
 	}
 	select {
 	case <-q.done:
@@ -308,11 +313,8 @@ func (e *Engine) FetchOlder(ctx context.Context) (bool, error) {
 	if q.err != nil {
 		return false, q.err
 	}
-	arch, err = e.archive(ctx)
-	if err != nil {
-		return false, err
-	}
-	return arch.Below[0] == store.GapUnfetched, nil
+	// The page committed the gap below as unfetched, or as the start.
+	return !q.complete, nil
 }
 
 // archive reads what the store holds of the own archive.
@@ -413,14 +415,16 @@ func (e *Engine) archiveAnswer(ctx context.Context, q *query, raw []byte, iq sta
 		}
 	}
 	q.mu.Unlock()
+	ahead := e.askAhead(q, results, fin)
 	prev, err := e.commitPage(ctx, q, results, fin)
 	if err != nil {
+		e.dropAhead(ahead, err)
 		e.endQuery(q, err)
 		return err
 	}
 	q.pages++
 	q.mu.Lock()
-	q.prev = prev
+	q.prev, q.complete = prev, fin.Complete
 	q.mu.Unlock()
 	e.publishRekeyed(ctx)
 	if q.kind == forward && !fin.Complete && len(results) > 0 {
@@ -477,11 +481,15 @@ func (e *Engine) commitPage(ctx context.Context, qq *query, results []result, fi
 	wait := false // nothing held yet: the results wait for the next page
 	err := e.cfg.Store.Update(ctx, func(tx store.Tx) error {
 		wait = false
+		tx = newUnreadTx(tx)
 		arch, err := tx.Archive(e.cfg.Self)
 		if err != nil {
 			return err
 		}
 		arch.JID = e.cfg.Self
+		if err := e.lookUpPage(tx, results); err != nil {
+			return err
+		}
 		n := len(results)
 		pos := make([]store.Pos, n)
 		held := make([]bool, n) // what is held keeps its position
