@@ -482,7 +482,7 @@ func BenchmarkIndexedDBCatchUpPages(b *testing.B) {
 }
 
 // BenchmarkIndexedDBUpdateState saves the session state with a new
-// XEP-0198 count, as the client does every 16 stanzas, for each
+// XEP-0198 count, as the client does before each acknowledgement, for each
 // durability hint.
 func BenchmarkIndexedDBUpdateState(b *testing.B) {
 	for _, d := range []string{"strict", "relaxed"} {
