@@ -152,7 +152,8 @@ func waitState(t *testing.T, d *device, ok func(client.State) bool) {
 }
 
 // TestIntegrationServeEndsWithContext: Serve returns when its context ends,
-// even on a quiet link (the read it blocks in does not watch ctx).
+// even on a quiet link (the read it blocks in does not watch ctx), and
+// called again returns the same.
 func TestIntegrationServeEndsWithContext(t *testing.T) {
 	t.Parallel()
 	e := setup(t, xmppd.Prosody, xmppd.Options{})
@@ -164,10 +165,16 @@ func TestIntegrationServeEndsWithContext(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(ctx) }()
 	cancel()
+	var first error
 	select {
-	case <-done:
+	case first = <-done:
 	case <-time.After(10 * time.Second):
 		s.Drop()
 		t.Fatal("Serve did not return after its context ended")
+	}
+	// Serve called again (a caller asking why the session ended) returns
+	// the same error; it used to panic, closing Done a second time.
+	if again := s.Serve(context.Background()); again != first {
+		t.Fatalf("Serve again = %v, want the first call's %v", again, first)
 	}
 }
