@@ -161,13 +161,21 @@ type Archive struct {
 	JID    string // own bare JID, or the room's
 	Ranges []Range
 	Below  []GapReason // Below[i] describes what lies under Ranges[i]
-	// Recheck, if not zero, is the archive time of a range's bottom that
-	// was fetched while it was among the newest entries: an entry just
-	// below it may have become visible only afterwards (ejabberd under
-	// load), so forward catch-ups page again from a little before it
-	// until the archive has moved well past it.
+	// Recheck, if not zero, is the archive time from which what this
+	// device holds may still gain entries: an archive may show an entry
+	// only some time after its timestamp (ejabberd takes its ids before
+	// the write, seconds before under load), so forward catch-ups page
+	// again from a little before it until a page asked long enough after
+	// (history.Config.Settle) has passed over it. Zero: nothing held is
+	// waiting for a late entry.
 	Recheck time.Time
-	Version uint64
+	// ClockLead, when ClockKnown, is how far this device's clock may run
+	// ahead of the archive's at most: the least difference seen between
+	// when a page arrived and the newest archive time on it. With it, a
+	// device knows how late the archive is at least, when a page is asked.
+	ClockLead  time.Duration
+	ClockKnown bool
+	Version    uint64
 }
 
 // Latest returns the newest range, if any.

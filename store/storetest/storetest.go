@@ -1344,8 +1344,10 @@ func testArchive(t *testing.T, s store.Store) {
 			{First: "A10", Last: "A20", FirstPos: 10, LastPos: 20},
 			{First: "A30", Last: "A90", FirstPos: 30, LastPos: 90},
 		},
-		Below:   []store.GapReason{store.GapExpired, store.GapUnfetched},
-		Recheck: time.Date(2026, 11, 21, 11, 0, 0, 123456000, time.UTC),
+		Below:      []store.GapReason{store.GapExpired, store.GapUnfetched},
+		Recheck:    time.Date(2026, 11, 21, 11, 0, 0, 123456000, time.UTC),
+		ClockLead:  -1500 * time.Millisecond,
+		ClockKnown: true,
 	}
 	var v uint64
 	update(t, s, func(tx store.Tx) error {
