@@ -44,6 +44,11 @@ const KeepEnv = "WAXWING_KEEP_SERVERS"
 // SQL storage (Options.SQL), to run a test suite that way.
 const SQLEnv = "WAXWING_PROSODY_SQL"
 
+// DebugEnv is the environment variable that, set to "1", gives every server
+// its debug log (Options.Debug), to look into a failing test suite; with
+// KeepEnv the logs stay.
+const DebugEnv = "WAXWING_XMPPD_DEBUG"
+
 // Options configures Start. The zero value is a strict STARTTLS server for "localhost".
 type Options struct {
 	Domain    string   // default "localhost"
@@ -143,6 +148,9 @@ var (
 func Start(ctx context.Context, kind Kind, o Options) (*Server, error) {
 	if kind == Prosody && os.Getenv(SQLEnv) == "1" {
 		o.SQL = true
+	}
+	if os.Getenv(DebugEnv) == "1" {
+		o.Debug = true
 	}
 	if err := AvailableFor(kind, o); err != nil {
 		return nil, err
