@@ -209,7 +209,7 @@ func TestLiveDuringCatchUp(t *testing.T) {
 	if err := e.startCatchUp(ctx, false); err != ErrOffline {
 		t.Fatalf("offline catch-up: %v", err)
 	}
-	raw, err := e.newCatchUp(ctx, nil)
+	raw, err := e.newCatchUp(ctx, nil, false)
 	if err != nil {
 		t.Fatal(err)
 	}

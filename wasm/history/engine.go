@@ -27,14 +27,22 @@ type Config struct {
 	// PageSize is how many archive results one query asks for: default
 	// 250, within [10, 1000].
 	PageSize int
-	// Overlap is how far behind the newest archived message held each
-	// forward catch-up starts again (by the archive's own timestamps), so
-	// that a message the archive made visible after a later one is still
-	// fetched: ejabberd takes its ids before the write, and under the
-	// convergence test's load showed entries up to 5.2 s late (up to 9.6 s
-	// with 250 results a page). Default 5 s (the window starts at a whole
-	// second: 5 to 6 s), within [1 s, 1 h].
+	// Overlap is how far behind the newest archived message held (or
+	// Archive.Recheck) each forward catch-up starts again, by the
+	// archive's own timestamps: entries that share a second (Prosody's
+	// times) and an entry shown just after a later one are fetched again
+	// and deduplicated. Default 5 s (the window starts at a whole second:
+	// 5 to 6 s), within [1 s, 1 h].
 	Overlap time.Duration
+	// Settle is how long after its timestamp an archive entry may first
+	// become visible: ejabberd takes an entry's id (its time) before it
+	// writes it, and showed entries up to 11 s late under the convergence
+	// test's load. What a device holds counts as settled once a page asked
+	// at least this long after has passed over it; until then forward
+	// catch-ups page again over it (Archive.Recheck), and a session's
+	// catch-up that leaves anything unsettled is checked once more this
+	// long after it started. Default 30 s, within [1 s, 1 h].
+	Settle time.Duration
 	// OnPresence, if set, is told each contact's availability (RFC 6121
 	// §4): live state, never stored.
 	OnPresence func(stanza.Presence)
@@ -59,6 +67,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Overlap < time.Second || c.Overlap > time.Hour {
 		return fmt.Errorf("history: Config.Overlap %v is outside [1s, 1h]", c.Overlap)
+	}
+	if c.Settle == 0 {
+		c.Settle = 30 * time.Second
+	}
+	if c.Settle < time.Second || c.Settle > time.Hour {
+		return fmt.Errorf("history: Config.Settle %v is outside [1s, 1h]", c.Settle)
 	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
@@ -92,6 +106,7 @@ type Engine struct {
 	bound         *query             // the catch-up AfterBind sent on the connection coming up, or nil
 	rekeyed       bool               // read state moved to another archive id: publish it
 	mdsConfigured bool               // the read state node's max_items raised (configureMDS)
+	settleTimer   *time.Timer        // the check of late entries armSettle scheduled, if any
 
 	flushMu sync.Mutex
 }
@@ -216,7 +231,7 @@ func (e *Engine) afterBind(ctx context.Context, b client.Bound) ([][]byte, error
 	if err != nil {
 		return nil, err
 	}
-	q, err := e.newCatchUp(ctx, b.ArchiveMetadata)
+	q, err := e.newCatchUp(ctx, b.ArchiveMetadata, false)
 	if err != nil {
 		return nil, err
 	}

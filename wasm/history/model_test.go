@@ -30,8 +30,8 @@ import (
 // every device holds each message once, in the archive's order (a message
 // archived twice at its earliest copy), whatever it saw when. The same on
 // an archive like ejabberd's: microsecond times, and entries visible up to
-// 3 s after later ones (within the overlap), also just below a range's
-// bottom fetched while it was the newest (Archive.Recheck).
+// 25 s after their time (beyond the overlap, within Config.Settle), also
+// just below a range's bottom fetched while it was the newest.
 func TestModelConvergence(t *testing.T) {
 	runs := 15 // WAXWING_MODEL_RUNS: more
 	if n, err := strconv.Atoi(os.Getenv("WAXWING_MODEL_RUNS")); err == nil && n > 0 {
@@ -70,7 +70,7 @@ type modelArchive struct {
 	now     time.Time
 	rng     *rand.Rand
 	// ejabberd: times in microseconds, and an entry may become visible
-	// up to 3 s after later ones (its id is taken before the write).
+	// up to 25 s after its time (its id is taken before the write).
 	ejabberd bool
 	final    bool // everything is visible
 }
@@ -86,6 +86,10 @@ func (a *modelArchive) add(busy bool) int {
 		e.stamp = a.now
 		if a.rng.IntN(10) == 0 {
 			e.late = time.Duration(a.rng.IntN(3000)) * time.Millisecond
+			if a.rng.IntN(3) == 0 {
+				// Well beyond the overlap (within Config.Settle).
+				e.late = time.Duration(5000+a.rng.IntN(20000)) * time.Millisecond
+			}
 		}
 	}
 	peer := []string{"bob@x", "carol@x"}[a.rng.IntN(2)]

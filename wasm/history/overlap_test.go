@@ -114,7 +114,7 @@ func syncPages(t *testing.T, e *Engine, pages ...[]entry) string {
 	var first []byte
 	if _, ok := latestRange(t, e); ok {
 		var err error
-		if first, err = e.newCatchUp(ctx, nil); err != nil {
+		if first, err = e.newCatchUp(ctx, nil, false); err != nil {
 			t.Fatal(err)
 		}
 	} else {
@@ -179,8 +179,10 @@ func TestLateVisibleEntry(t *testing.T) {
 	late, lateSt := newTestEngine(t)
 	syncPages(t, late, []entry{e1, e3})
 	q := syncPages(t, late, []entry{e2, e3, e4})
-	if !strings.Contains(q, "<value>2026-11-21T11:00:05Z</value>") || strings.Contains(q, "<after>") {
-		t.Fatalf("the catch-up must page from 5 s before the newest held (11:00:10): %s", q)
+	// The first page was asked within Config.Settle of its entries: the
+	// catch-up pages again from 5 s before the first (10:59:40).
+	if !strings.Contains(q, "<value>2026-11-21T10:59:35Z</value>") || strings.Contains(q, "<after>") {
+		t.Fatalf("the catch-up must page from 5 s before what is not settled (10:59:40): %s", q)
 	}
 	ontime, ontimeSt := newTestEngine(t)
 	syncPages(t, ontime, []entry{e1, e2, e3, e4})
@@ -231,7 +233,7 @@ func TestOverlapFindsExpiry(t *testing.T) {
 	e, st := newTestEngine(t)
 	syncPages(t, e, []entry{{"old1", "2026-11-01T10:00:00Z"}, {"old2", "2026-11-01T11:00:00Z"}})
 	ctx := context.Background()
-	raw, err := e.newCatchUp(ctx, nil)
+	raw, err := e.newCatchUp(ctx, nil, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -46,12 +46,20 @@ type query struct {
 	seekPos  store.Pos
 	older    bool
 
-	// recheck is the Archive.Recheck this forward catch-up pages again
-	// over (zero: none); waiting are results of a page from a start time
-	// that came before any entry held: they are placed (below it) once the
-	// first held entry arrives.
-	recheck time.Time
+	// waiting are results of a page from a start time that came before
+	// any entry held: they are placed (below it) once the first held
+	// entry arrives.
 	waiting []result
+
+	// Late entries (settle.go): base is where the catch-up's watermark
+	// starts (what it pages again from: Archive.Recheck, or the newest
+	// held), mark how far what it paged over is settled, recheck the
+	// Archive.Recheck its last page left; asked is when the page in flight
+	// was asked, started when the catch-up was; settleCheck marks the
+	// check armSettle schedules.
+	base, mark, recheck time.Time
+	asked, started      time.Time
+	settleCheck         bool
 
 	complete bool // the last page committed reached the archive's end (older: its start)
 
@@ -125,6 +133,7 @@ func (e *Engine) request(q *query) []byte {
 	q.mu.Lock()
 	old := q.id
 	q.id, q.results = id, nil // a re-sent query: answers to the old id are ignored
+	q.asked = e.cfg.Now()
 	switch q.kind {
 	case forward:
 		mq.After, mq.Start = q.after, q.start
@@ -141,29 +150,30 @@ func (e *Engine) request(q *query) []byte {
 	return mq.Bytes()
 }
 
-// newCatchUp prepares the catch-up of a new session and returns its first
-// query. Bind 2's archive metadata, when the server sends it, tells that
-// there is nothing to fetch without asking.
-func (e *Engine) newCatchUp(ctx context.Context, meta []byte) ([]byte, error) {
+// newCatchUp prepares the catch-up of a new session (check: the check of
+// late entries armSettle schedules) and returns its first query. Bind 2's
+// archive metadata, when the server sends it, tells that there is nothing
+// to fetch without asking, unless what is held may still gain late entries.
+func (e *Engine) newCatchUp(ctx context.Context, meta []byte, check bool) ([]byte, error) {
 	arch, err := e.archive(ctx)
 	if err != nil {
 		return nil, err
 	}
-	q := &query{done: make(chan struct{})}
+	q := &query{done: make(chan struct{}), started: e.cfg.Now(), settleCheck: check}
 	if r, ok := arch.Latest(); ok {
 		q.kind, q.after, q.prev = forward, r.Last, r.LastPos
-		if meta != nil {
+		if meta != nil && arch.Recheck.IsZero() {
 			if md, err := stanza.ParseMAMMetadata(meta); err == nil && (md.Empty || md.End.ID == r.Last) {
-				// A message made visible late is still within the
-				// overlap of the next catch-up: the newest held is
-				// unchanged.
 				e.log.Debug("catch-up: the archive ends where the store does (Bind 2 metadata)")
 				return nil, nil
 			}
 		}
 		q.overlap(r, e.cfg.Overlap)
-		if !arch.Recheck.IsZero() && r.LastPos >= timeKey(keyFloor) && r.LastPos < store.Provisional {
-			q.recheckFrom(arch.Recheck, e.cfg.Overlap)
+		if r.LastPos >= timeKey(keyFloor) && r.LastPos < store.Provisional {
+			q.base = posTime(r.LastPos).Add(time.Nanosecond)
+			if !arch.Recheck.IsZero() {
+				q.recheckFrom(arch.Recheck, e.cfg.Overlap)
+			}
 		}
 	} else {
 		q.kind = latest
@@ -206,7 +216,7 @@ func (q *query) overlap(r store.Range, overlap time.Duration) {
 // made visible late is fetched, and placed below it. The pages from there
 // come before anything held: their results wait for the first entry held.
 func (q *query) recheckFrom(at time.Time, overlap time.Duration) {
-	q.recheck = at
+	q.base = at
 	from := at.Truncate(time.Second).Add(-overlap)
 	if q.after == "" && !q.start.IsZero() && !q.start.After(from) {
 		return // the overlap already starts there
@@ -231,13 +241,18 @@ func (q *query) unseek() {
 // is in flight (force: even then, a new one; the old one's answers are
 // ignored).
 func (e *Engine) startCatchUp(ctx context.Context, force bool) error {
+	return e.catchUp(ctx, force, false)
+}
+
+// catchUp is startCatchUp; check marks the check of late entries.
+func (e *Engine) catchUp(ctx context.Context, force, check bool) error {
 	e.mu.Lock()
 	if e.cu != nil && !force {
 		e.mu.Unlock()
 		return nil
 	}
 	e.mu.Unlock()
-	raw, err := e.newCatchUp(ctx, nil)
+	raw, err := e.newCatchUp(ctx, nil, check)
 	if err != nil || raw == nil {
 		return err
 	}
@@ -434,6 +449,12 @@ func (e *Engine) archiveAnswer(ctx context.Context, q *query, raw []byte, iq sta
 		return e.next(q)
 	}
 	e.log.Debug("archive query complete", "kind", q.kind, "pages", q.pages)
+	q.mu.Lock()
+	unsettled := q.kind != older && !q.recheck.IsZero()
+	q.mu.Unlock()
+	if unsettled {
+		e.armSettle(q)
+	}
 	e.endQuery(q, nil)
 	return nil
 }
@@ -468,16 +489,17 @@ func (e *Engine) endQuery(q *query, err error) {
 func (e *Engine) commitPage(ctx context.Context, qq *query, results []result, fin stanza.MAMFin) (store.Pos, error) {
 	qq.mu.Lock()
 	q := struct {
-		kind    queryKind
-		expired bool
-		prev    store.Pos
-		recheck time.Time
-	}{qq.kind, qq.expired, qq.prev, qq.recheck}
+		kind              queryKind
+		expired           bool
+		prev              store.Pos
+		base, mark, asked time.Time
+	}{qq.kind, qq.expired, qq.prev, qq.base, qq.mark, qq.asked}
 	if q.kind == forward && q.prev == 0 && len(qq.waiting) > 0 {
 		results = append(qq.waiting[:len(qq.waiting):len(qq.waiting)], results...)
 	}
 	qq.mu.Unlock()
 	var newest store.Pos
+	var recheck, mark time.Time
 	wait := false // nothing held yet: the results wait for the next page
 	err := e.cfg.Store.Update(ctx, func(tx store.Tx) error {
 		wait = false
@@ -612,9 +634,19 @@ func (e *Engine) commitPage(ctx context.Context, qq *query, results []result, fi
 		} else if q.kind == older && fin.Complete {
 			arch.Below[0] = store.GapStart
 		}
-		if n > 0 {
-			arch.Recheck = recheckAfter(arch, q.kind != forward || q.expired || below > 0, q.recheck, results, e.cfg.Overlap)
+		t0, t1 := pageTimes(results)
+		observeClock(&arch, e.cfg.Now(), t1)
+		base := q.base
+		if q.expired {
+			base = time.Time{} // a new range: its watermark starts with it
 		}
+		step := settleStep{kind: q.kind, cur: arch.Recheck, base: base, mark: q.mark, first: t0, last: t1,
+			by: settledBy(arch, q.asked, t1, e.cfg.Settle), complete: fin.Complete}
+		if r, ok := arch.Latest(); ok && r.LastPos >= timeKey(keyFloor) && r.LastPos < store.Provisional {
+			step.top = posTime(r.LastPos)
+		}
+		arch.Recheck, mark = recheckAfter(step)
+		recheck = arch.Recheck
 		if err := e.refresh(tx, touched); err != nil {
 			return err
 		}
@@ -626,43 +658,12 @@ func (e *Engine) commitPage(ctx context.Context, qq *query, results []result, fi
 		qq.waiting = results
 	} else {
 		qq.waiting = nil
+		if err == nil {
+			qq.recheck, qq.mark = recheck, mark
+		}
 	}
 	qq.mu.Unlock()
 	return newest, err
-}
-
-// recheckAfter is the Archive.Recheck after a page of results (in archive
-// order, placed in arch): bottom says the page set a range's bottom (its
-// first result), recheck is what the page's catch-up paged again over.
-//
-// A bottom fetched while it was among the newest entries (within the
-// overlap of the newest held) may have a late entry just below it, not yet
-// visible: it is to be paged again. A recheck is over once a page that
-// paged over it brings an entry archived an overlap after it: that entry
-// was written after everything archived up to the recheck was visible
-// (ejabberd shows an entry within seconds: the overlap's bound). Pure.
-func recheckAfter(arch store.Archive, bottom bool, recheck time.Time, results []result, overlap time.Duration) time.Time {
-	out := arch.Recheck
-	if !recheck.IsZero() && out.Equal(recheck) {
-		for _, r := range results {
-			if t := stamp(r.msg); !t.IsZero() && !t.Before(recheck.Add(overlap)) {
-				out = time.Time{}
-				break
-			}
-		}
-	}
-	if !bottom || len(arch.Ranges) == 0 {
-		return out
-	}
-	t0 := stamp(results[0].msg)
-	top := arch.Ranges[len(arch.Ranges)-1].LastPos
-	if t0.IsZero() || top < timeKey(keyFloor) || top >= store.Provisional {
-		return out
-	}
-	if posTime(top).Sub(t0) < overlap && (out.IsZero() || t0.Before(out)) {
-		out = t0
-	}
-	return out
 }
 
 // placedAt returns the position of what the store holds under a result's
