@@ -71,6 +71,8 @@ type relay struct {
 	down     *fromBrowser // browser → server
 	maxBytes atomic.Int64 // limit for down, lowered by the server's XEP-0478 advert
 
+	smID string // the stream's Stream Management id, guarded by srv.mu (handover.go)
+
 	opened        atomic.Bool // the browser has been sent an <open/>
 	authenticated atomic.Bool
 	closing       atomic.Bool // the browser sent <close/>
@@ -135,6 +137,7 @@ func (r *relay) run() {
 	if up != nil {
 		<-r.upDone
 	}
+	r.srv.releaseSM(r)
 }
 
 // sendPing sends a WebSocket ping every PingInterval; a ping without a pong
@@ -225,12 +228,8 @@ func (r *relay) stop(reason string, how upstreamStop, code websocket.StatusCode,
 // unread data in the socket answers with a reset, and so does the socket for
 // the server's next write; Prosody 0.12 then disconnects without reading the
 // rest ("Broken pipe": net.server_epoll's write error path) and its parser is
-// left in the middle of an element. Prosody (0.12.3, and trunk in 2025)
-// reads a resumed session's new connection with the parser of the
-// connection the session was created on, so the next resumption of the
-// session fails on its first bytes with <not-well-formed/>, and the server
-// destroys the session (TestProsodyResumeFeedsFirstParser in
-// internal/xmppd). The relay writes whole elements only, so a
+// left in the middle of an element, which breaks the session's next
+// resumption (handover.go). The relay writes whole elements only, so a
 // connection the server reads to its end leaves the parser between two.
 func (r *relay) closeUp() {
 	_ = r.up.SetWriteDeadline(time.Now().Add(time.Second))
@@ -377,6 +376,9 @@ func (r *relay) forwardBrowser() error {
 					streamError("not-well-formed", "The first element must be <open/>.", ""))
 				return errStopped
 			}
+			if id := resumeTarget(step.tok); id != "" {
+				r.srv.handOver(id, r)
+			}
 		}
 		if err := r.writeUp(step.bytes); err != nil {
 			return err
@@ -519,6 +521,10 @@ func (r *relay) fromServer(d *toBrowser, p []byte) bool {
 	}
 	if d.authenticated {
 		r.authenticated.Store(true)
+	}
+	if d.smID != "" {
+		r.srv.holdSM(d.smID, r)
+		d.smID = ""
 	}
 	if d.serverLimit > 0 && int64(d.serverLimit) < r.maxBytes.Load() {
 		r.maxBytes.Store(int64(d.serverLimit))
