@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"io"
@@ -22,9 +23,11 @@ import (
 type upstreamStop uint8
 
 const (
-	// dropUpstream closes the TCP connection without </stream:stream>, so
-	// that the server keeps the session for Stream Management resumption
+	// dropUpstream ends the connection without </stream:stream>, so that
+	// the server keeps the session for Stream Management resumption
 	// (XEP-0198 §5): the browser vanished, or this server is shutting down.
+	// Either way the connection is shut down as closeUp says: what was
+	// forwarded arrives whole.
 	dropUpstream upstreamStop = iota
 	// closeUpstream ends the stream with </stream:stream> first: the browser
 	// asked to close, or broke the protocol (a resuming client would only
@@ -61,11 +64,14 @@ type relay struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	upMu sync.Mutex // serialises writes upstream
-	up   net.Conn   // set once, before the upstream reader starts
+	upMu   sync.Mutex    // serialises writes upstream
+	up     net.Conn      // set once, before the upstream reader starts
+	upDone chan struct{} // closed when the upstream reader has closed up
 
 	down     *fromBrowser // browser → server
 	maxBytes atomic.Int64 // limit for down, lowered by the server's XEP-0478 advert
+
+	smID string // the stream's Stream Management id, guarded by srv.mu (handover.go)
 
 	opened        atomic.Bool // the browser has been sent an <open/>
 	authenticated atomic.Bool
@@ -101,14 +107,15 @@ func (s *Server) newRelay(ws *websocket.Conn, ip string) *relay {
 		cancel:  cancel,
 		down:    newFromBrowser(s.cfg.Domain, frame.Limits{MaxBytes: s.cfg.MaxStanzaBytes, MaxDepth: s.cfg.MaxDepth}),
 		done:    make(chan struct{}),
+		upDone:  make(chan struct{}),
 	}
 	r.maxBytes.Store(int64(s.cfg.MaxStanzaBytes))
 	r.log = s.log.With("relay", r.id)
 	return r
 }
 
-// run serves the relay until it ends. The caller's goroutine reads from the
-// browser.
+// run serves the relay until it ends and the upstream connection is closed.
+// The caller's goroutine reads from the browser.
 func (r *relay) run() {
 	r.log.Info("relay open", "remote", r.ip)
 	r.timersMu.Lock()
@@ -122,6 +129,15 @@ func (r *relay) run() {
 	r.timersMu.Unlock()
 	r.readBrowser()
 	<-r.done
+	// readBrowser has returned, so the upstream reader has started if
+	// there is an upstream.
+	r.upMu.Lock()
+	up := r.up
+	r.upMu.Unlock()
+	if up != nil {
+		<-r.upDone
+	}
+	r.srv.releaseSM(r)
 }
 
 // sendPing sends a WebSocket ping every PingInterval; a ping without a pong
@@ -172,7 +188,7 @@ func (r *relay) stop(reason string, how upstreamStop, code websocket.StatusCode,
 				_ = r.up.SetWriteDeadline(time.Now().Add(time.Second))
 				_, _ = io.WriteString(r.up, "</stream:stream>")
 			}
-			_ = r.up.Close()
+			r.closeUp()
 		}
 		r.upMu.Unlock()
 
@@ -201,6 +217,31 @@ func (r *relay) stop(reason string, how upstreamStop, code websocket.StatusCode,
 			"bytes_to_browser", r.bytesDown.Load(),
 			"duration", time.Since(r.started).Round(time.Millisecond).String())
 	})
+}
+
+// closeUp shuts the upstream connection down for writing (TLS close_notify,
+// then TCP FIN) after everything written, and gives the server closeWait to
+// close its side; the upstream reader discards what still comes and then
+// closes the connection (drainUp). r.upMu is held.
+//
+// Closing at once would lose what the server has not read yet: a close with
+// unread data in the socket answers with a reset, and so does the socket for
+// the server's next write; Prosody 0.12 then disconnects without reading the
+// rest ("Broken pipe": net.server_epoll's write error path) and its parser is
+// left in the middle of an element, which breaks the session's next
+// resumption (handover.go). The relay writes whole elements only, so a
+// connection the server reads to its end leaves the parser between two.
+func (r *relay) closeUp() {
+	_ = r.up.SetWriteDeadline(time.Now().Add(time.Second))
+	if tc, ok := r.up.(*tls.Conn); ok {
+		_ = tc.CloseWrite()
+		if cw, ok := tc.NetConn().(interface{ CloseWrite() error }); ok {
+			_ = cw.CloseWrite()
+		}
+	} else if cw, ok := r.up.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+	}
+	_ = r.up.SetReadDeadline(time.Now().Add(closeWait))
 }
 
 // truncateReason keeps a WebSocket close reason within the 123 bytes a close
@@ -335,6 +376,9 @@ func (r *relay) forwardBrowser() error {
 					streamError("not-well-formed", "The first element must be <open/>.", ""))
 				return errStopped
 			}
+			if id := resumeTarget(step.tok); id != "" {
+				r.srv.handOver(id, r)
+			}
 		}
 		if err := r.writeUp(step.bytes); err != nil {
 			return err
@@ -410,8 +454,29 @@ func (r *relay) writeDown(p []byte) error {
 }
 
 // readUpstream reads the server's stream and sends each element to the
-// browser as one message.
+// browser as one message. Once the relay has ended, it drains and closes the
+// upstream connection.
 func (r *relay) readUpstream() {
+	defer close(r.upDone)
+	r.translateUp()
+	r.drainUp()
+}
+
+// drainUp discards what the server sends after closeUp until it closes the
+// connection (or closeWait passes), then closes it.
+func (r *relay) drainUp() {
+	bp := upBufPool.Get().(*[]byte)
+	for {
+		if _, err := r.up.Read(*bp); err != nil {
+			break
+		}
+	}
+	upBufPool.Put(bp)
+	_ = r.up.Close()
+}
+
+// translateUp is readUpstream's loop until the relay ends.
+func (r *relay) translateUp() {
 	d := newToBrowser(frame.Limits{MaxBytes: 4 * r.srv.cfg.MaxStanzaBytes, MaxDepth: 4 * r.srv.cfg.MaxDepth})
 	var first [1]byte
 	for {
@@ -421,6 +486,9 @@ func (r *relay) readUpstream() {
 		// already decrypted, so that read returns at once unless the record
 		// held just that byte.
 		n, err := r.up.Read(first[:])
+		if r.ctx.Err() != nil {
+			return // the relay has ended: nothing more goes to the browser
+		}
 		if n > 0 && r.fromServer(d, first[:]) {
 			bp := upBufPool.Get().(*[]byte)
 			var m int
@@ -453,6 +521,10 @@ func (r *relay) fromServer(d *toBrowser, p []byte) bool {
 	}
 	if d.authenticated {
 		r.authenticated.Store(true)
+	}
+	if d.smID != "" {
+		r.srv.holdSM(d.smID, r)
+		d.smID = ""
 	}
 	if d.serverLimit > 0 && int64(d.serverLimit) < r.maxBytes.Load() {
 		r.maxBytes.Store(int64(d.serverLimit))

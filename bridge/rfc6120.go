@@ -34,6 +34,8 @@ const (
 	nsFraming   = "urn:ietf:params:xml:ns:xmpp-framing"
 	nsStreams   = "urn:ietf:params:xml:ns:xmpp-streams"
 	nsLimits    = "urn:xmpp:stream-limits:0"
+	nsSM        = "urn:xmpp:sm:3"
+	nsBind2     = "urn:xmpp:bind:0"
 	nsBridgeErr = "urn:waxwing:bridge:0" // application-specific stream error conditions
 )
 

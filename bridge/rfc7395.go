@@ -140,10 +140,11 @@ type toBrowser struct {
 	out   []byte
 
 	// What the relay reads after feed.
-	opened        bool // a stream header was translated
-	authenticated bool // SASL or SASL2 success went by
-	closed        bool // the server's </stream:stream> was translated
-	serverLimit   int  // XEP-0478 max-bytes, 0 when not advertised
+	opened        bool   // a stream header was translated
+	authenticated bool   // SASL or SASL2 success went by
+	closed        bool   // the server's </stream:stream> was translated
+	serverLimit   int    // XEP-0478 max-bytes, 0 when not advertised
+	smID          string // a Stream Management id the server gave the stream (handover.go)
 }
 
 func newToBrowser(limits frame.Limits) *toBrowser {
@@ -175,6 +176,9 @@ func (d *toBrowser) feed(p []byte, emit func([]byte) error) error {
 		attrs := tok.Attrs()
 		d.out = standalone(d.out, tok, attrs, d.scope)
 		ns := frame.NamespaceOf(tok.Name, attrs, d.scope)
+		if id := smIDFromServer(tok, ns, d.out); id != "" {
+			d.smID = id
+		}
 		// Any features element is filtered, whatever namespace the server
 		// (mis)declared: <starttls/> must never reach the browser.
 		if tok.LocalName() == "features" {

@@ -32,6 +32,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	relays   map[*relay]struct{}
+	sm       map[string]*relay // Stream Management id → the relay whose stream has it (handover.go)
 	wg       sync.WaitGroup
 	shutdown bool
 }
@@ -60,6 +61,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		proxies:  parseProxies(cfg.TrustedProxies),
 		origins:  map[string]bool{},
 		relays:   map[*relay]struct{}{},
+		sm:       map[string]*relay{},
 	}
 	for _, o := range cfg.Origins {
 		n, _ := normalizeOrigin(o)
