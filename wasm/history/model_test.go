@@ -30,7 +30,7 @@ import (
 // every device holds each message once, in the archive's order (a message
 // archived twice at its earliest copy), whatever it saw when. The same on
 // an archive like ejabberd's: microsecond times, and entries visible up to
-// 25 s after their time (beyond the overlap, within Config.Settle), also
+// 8 s after their time (beyond the overlap, within Config.Settle), also
 // just below a range's bottom fetched while it was the newest.
 func TestModelConvergence(t *testing.T) {
 	runs := 15 // WAXWING_MODEL_RUNS: more
@@ -70,7 +70,7 @@ type modelArchive struct {
 	now     time.Time
 	rng     *rand.Rand
 	// ejabberd: times in microseconds, and an entry may become visible
-	// up to 25 s after its time (its id is taken before the write).
+	// up to 8 s after its time (its id is taken before the write).
 	ejabberd bool
 	final    bool // everything is visible
 }
@@ -87,8 +87,8 @@ func (a *modelArchive) add(busy bool) int {
 		if a.rng.IntN(10) == 0 {
 			e.late = time.Duration(a.rng.IntN(3000)) * time.Millisecond
 			if a.rng.IntN(3) == 0 {
-				// Well beyond the overlap (within Config.Settle).
-				e.late = time.Duration(5000+a.rng.IntN(20000)) * time.Millisecond
+				// Well beyond the overlap (within modelSettle).
+				e.late = time.Duration(5500+a.rng.IntN(2500)) * time.Millisecond
 			}
 		}
 	}
@@ -223,6 +223,12 @@ func (a *modelArchive) answer(raw []byte) []string {
 	return append(out, mamFin(id, complete))
 }
 
+// modelSettle is the devices' Config.Settle: the model's archive grows
+// faster than people write (hundreds of entries a minute), and every
+// catch-up pages again over what is not settled, so the model's window is
+// as short as its late entries allow.
+const modelSettle = 8 * time.Second
+
 // modelDevice is one device: an engine on a memory store whose queries
 // the archive answers.
 type modelDevice struct {
@@ -241,7 +247,7 @@ func newModelDevice(t *testing.T, now func() time.Time, rng *rand.Rand) *modelDe
 // modelDeviceOn is a model device on s, whose memory store is mem; rng as
 // for modelDevice.
 func modelDeviceOn(t *testing.T, s store.Store, mem *store.Memory, now func() time.Time, rng *rand.Rand) *modelDevice {
-	e, err := New(Config{Store: s, Self: self, Now: now, PageSize: 10})
+	e, err := New(Config{Store: s, Self: self, Now: now, PageSize: 10, Settle: modelSettle})
 	if err != nil {
 		t.Fatal(err)
 	}
