@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -30,6 +31,8 @@ type silentLink struct {
 	target string
 	held   chan struct{} // a connection arrived while cut
 
+	upHeld atomic.Bool // Hold: the client's bytes wait, the server's flow
+
 	mu      sync.Mutex
 	cut     bool
 	pairs   []*linkPair
@@ -41,6 +44,7 @@ type silentLink struct {
 type linkPair struct {
 	a, b   net.Conn
 	silent atomic.Bool
+	held   *atomic.Bool // the proxy's: what the client writes waits (Hold)
 }
 
 func newSilentLink(t *testing.T, target string) *silentLink {
@@ -89,7 +93,7 @@ func (p *silentLink) forwardLocked(c net.Conn) {
 		c.Close()
 		return
 	}
-	lp := &linkPair{a: c, b: u}
+	lp := &linkPair{a: c, b: u, held: &p.upHeld}
 	p.pairs = append(p.pairs, lp)
 	p.wg.Add(2)
 	go lp.copy(&p.wg, u, c)
@@ -108,6 +112,9 @@ func (lp *linkPair) copy(wg *sync.WaitGroup, dst, src net.Conn) {
 				return
 			}
 			continue
+		}
+		for dst == lp.b && lp.held.Load() && !lp.silent.Load() {
+			time.Sleep(5 * time.Millisecond)
 		}
 		if n > 0 {
 			if _, werr := dst.Write(buf[:n]); werr != nil {
@@ -133,6 +140,12 @@ func (p *silentLink) Cut() {
 		lp.silent.Store(true)
 	}
 }
+
+// Hold makes what clients write wait in the proxy while what the server
+// writes still flows, as when the server is too busy to read: Release lets
+// it through.
+func (p *silentLink) Hold()    { p.upHeld.Store(true) }
+func (p *silentLink) Release() { p.upHeld.Store(false) }
 
 // Mend forwards the held connections and every later one. The silenced
 // ones stay silent.
@@ -205,6 +218,73 @@ func (w *warnings) String() string {
 	return s
 }
 
+// proxied is alice's client (KeepAlive 250 ms, ackTimeout) running through
+// a silentLink until the test ends: its link states, in order.
+type proxied struct {
+	c      *client.Client
+	p      *silentLink
+	alice  *device
+	states chan client.LinkState
+	runErr chan error
+	warn   *warnings
+}
+
+func runProxied(t *testing.T, e *env, ackTimeout time.Duration) *proxied {
+	t.Helper()
+	u, err := url.Parse(e.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &proxied{p: newSilentLink(t, u.Host), alice: &device{}, states: make(chan client.LinkState, 64), runErr: make(chan error, 1), warn: &warnings{}}
+	cfg := e.config("alice", r.alice)
+	cfg.URL = "ws://" + r.p.addr() + u.Path
+	cfg.Dial = &xmppws.Options{HTTPHeader: http.Header{"Origin": {"http://" + r.p.addr()}}}
+	cfg.Log = slog.New(r.warn)
+	r.c = client.NewClient(cfg, client.Credentials{Password: "alice-pw"}, client.Options{
+		Backoff:    client.Backoff{Min: 100 * time.Millisecond, Max: 500 * time.Millisecond},
+		KeepAlive:  250 * time.Millisecond,
+		AckTimeout: ackTimeout,
+		OnState: func(ls client.LinkState) {
+			if ls.State == client.LinkOnline && ls.Stats.Path != client.PathResumed {
+				_ = r.c.Send(context.Background(), presence()) // a new session is not available until it says so
+			}
+			r.states <- ls
+		},
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { r.runErr <- r.c.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		for {
+			select {
+			case <-r.runErr:
+				return
+			case <-r.states:
+			case <-time.After(20 * time.Millisecond):
+				// Serve does not watch ctx: end the session it reads.
+				if s := r.c.Session(); s != nil {
+					s.Drop()
+				}
+			}
+		}
+	})
+	return r
+}
+
+// next returns the next link state; a failure bound, not a timing claim.
+func (r *proxied) next(t *testing.T, what string) client.LinkState {
+	t.Helper()
+	select {
+	case ls := <-r.states:
+		return ls
+	case err := <-r.runErr:
+		t.Fatalf("waiting for %s: Run returned %v", what, err)
+	case <-time.After(15 * time.Second):
+		t.Fatalf("waiting for %s: no link state change in 15 s; client warnings: %s", what, r.warn)
+	}
+	panic("unreachable")
+}
+
 // TestDeadLink: the link between the client and `waxwing serve` goes
 // silent without closing. The client's unanswered <r/> tells it within its
 // AckTimeout (nothing else would: no TCP error ever comes); it drops the
@@ -213,64 +293,10 @@ func (w *warnings) String() string {
 func TestDeadLink(t *testing.T) {
 	t.Parallel()
 	e := setup(t, xmppd.Prosody, xmppd.Options{})
-	u, err := url.Parse(e.url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := newSilentLink(t, u.Host)
-	alice, bob := &device{}, &device{}
-	cfg := e.config("alice", alice)
-	cfg.URL = "ws://" + p.addr() + u.Path
-	cfg.Dial = &xmppws.Options{HTTPHeader: http.Header{"Origin": {"http://" + p.addr()}}}
-	warn := &warnings{}
-	cfg.Log = slog.New(warn)
-
 	const ackTimeout = time.Second
-	states := make(chan client.LinkState, 64)
-	var c *client.Client
-	c = client.NewClient(cfg, client.Credentials{Password: "alice-pw"}, client.Options{
-		Backoff:    client.Backoff{Min: 100 * time.Millisecond, Max: 500 * time.Millisecond},
-		KeepAlive:  250 * time.Millisecond,
-		AckTimeout: ackTimeout,
-		OnState: func(ls client.LinkState) {
-			if ls.State == client.LinkOnline && ls.Stats.Path != client.PathResumed {
-				_ = c.Send(context.Background(), presence()) // a new session is not available until it says so
-			}
-			states <- ls
-		},
-	})
-	ctx, cancel := context.WithCancel(context.Background())
-	runErr := make(chan error, 1)
-	go func() { runErr <- c.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		for {
-			select {
-			case <-runErr:
-				return
-			case <-states:
-			case <-time.After(20 * time.Millisecond):
-				// Serve does not watch ctx: end the session it reads.
-				if s := c.Session(); s != nil {
-					s.Drop()
-				}
-			}
-		}
-	})
-
-	// next returns the next link state; a failure bound, not a timing claim.
-	next := func(what string) client.LinkState {
-		t.Helper()
-		select {
-		case ls := <-states:
-			return ls
-		case err := <-runErr:
-			t.Fatalf("waiting for %s: Run returned %v", what, err)
-		case <-time.After(15 * time.Second):
-			t.Fatalf("waiting for %s: no link state change in 15 s; client warnings: %s", what, warn)
-		}
-		panic("unreachable")
-	}
+	r := runProxied(t, e, ackTimeout)
+	p, alice, warn, bob := r.p, r.alice, r.warn, &device{}
+	next := func(what string) client.LinkState { t.Helper(); return r.next(t, what) }
 	for ls := next("online"); ls.State != client.LinkOnline; ls = next("online") {
 	}
 	bs := e.connect(t, "bob", bob, client.Credentials{Password: "bob-pw"})
@@ -303,7 +329,7 @@ func TestDeadLink(t *testing.T) {
 		select {
 		case <-p.held:
 			waiting = false
-		case ls := <-states:
+		case ls := <-r.states:
 			if ls.State == client.LinkOnline {
 				t.Fatalf("online while the path is down: %v", ls.Stats)
 			}
@@ -394,5 +420,59 @@ func mustAsk(t *testing.T, s *client.Session) {
 	t.Helper()
 	if err := s.RequestAck(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestBusyLinkKept: the server reads nothing from the client for three
+// acknowledgement timeouts (Prosody serving a query reads no input) while
+// it keeps sending (a peer's messages). The client's <r/> goes unanswered
+// all that time, but the link is alive: it is kept, and once the server
+// reads again the acknowledgements come and nothing is sent twice.
+func TestBusyLinkKept(t *testing.T) {
+	t.Parallel()
+	e := setup(t, xmppd.Prosody, xmppd.Options{})
+	const ackTimeout = time.Second
+	r := runProxied(t, e, ackTimeout)
+	p, c, alice, bob := r.p, r.c, r.alice, &device{}
+	for ls := r.next(t, "online"); ls.State != client.LinkOnline; ls = r.next(t, "online") {
+	}
+	bs := e.connect(t, "bob", bob, client.Credentials{Password: "bob-pw"})
+	if err := bs.Send(ctxT(t), presence()); err != nil {
+		t.Fatal(err)
+	}
+	if err := bs.Send(ctxT(t), message("alice@localhost", "b0", "before")); err != nil {
+		t.Fatal(err)
+	}
+	waitBodies(t, alice, "before")
+
+	p.Hold()
+	if err := c.Send(ctxT(t), message("bob@localhost", "a1", "held")); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"before"}
+	for i := range 3 * int(ackTimeout/(100*time.Millisecond)) {
+		body := "busy " + strconv.Itoa(i)
+		if err := bs.Send(ctxT(t), message("alice@localhost", "b"+strconv.Itoa(i+1), body)); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, body)
+		time.Sleep(100 * time.Millisecond)
+	}
+	waitBodies(t, alice, want...)
+	if s := c.Session(); s == nil || !s.AckOverdue(time.Now(), ackTimeout) {
+		t.Fatal("the client's <r/> must have gone unanswered past the timeout while the server did not read")
+	}
+	p.Release()
+	waitBodies(t, bob, "held")
+	for deadline := time.Now().Add(10 * time.Second); c.Session() == nil || c.Session().AckOverdue(time.Now(), 0); {
+		if time.Now().After(deadline) {
+			t.Fatal("no acknowledgement after the server read again")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	select {
+	case ls := <-r.states:
+		t.Fatalf("a busy link was dropped: %s, %v (client warnings: %s)", ls.State, ls.Err, r.warn)
+	default:
 	}
 }

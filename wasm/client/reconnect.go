@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
@@ -252,6 +253,30 @@ func (c *Client) Run(ctx context.Context) error {
 	}
 }
 
+// busyAckFactor: how many ack timeouts an <r/> may go unanswered on a link
+// that keeps delivering (deadLink).
+const busyAckFactor = 6
+
+// deadLink decides whether a link is dead: an <r/> unanswered for longer
+// than timeout while nothing has arrived for as long, or unanswered for
+// busyAckFactor times as long whatever arrives. A server that is sending
+// (an archive page, a burst) reads our <r/> only after it is done, and
+// Prosody reads nothing while it serves a query: that link is alive, and
+// dropping it costs a resumption, or, once the session is gone, a new
+// session that sends the whole unacknowledged queue again into the same
+// busy server. Pure.
+func deadLink(now, unanswered, heard time.Time, timeout time.Duration) (bool, string) {
+	switch waited := now.Sub(unanswered); {
+	case unanswered.IsZero() || waited <= timeout:
+		return false, "no acknowledgement overdue"
+	case waited > busyAckFactor*timeout:
+		return true, fmt.Sprintf("no acknowledgement for %v, though the server is still sending", waited.Round(time.Millisecond))
+	case !heard.IsZero() && now.Sub(heard) <= timeout:
+		return false, "acknowledgement overdue, but the server is sending"
+	}
+	return true, "no acknowledgement and nothing received within the timeout"
+}
+
 // watch probes an idle link and drops it when probes go unanswered.
 func (c *Client) watch(s *Session, stop <-chan struct{}) {
 	t := time.NewTicker(min(c.opt.KeepAlive, c.opt.AckTimeout) / 2)
@@ -264,8 +289,9 @@ func (c *Client) watch(s *Session, stop <-chan struct{}) {
 		case <-t.C:
 		}
 		now := c.cfg.Now()
-		if s.AckOverdue(now, c.opt.AckTimeout) {
-			c.cfg.Log.Warn("no acknowledgement within the timeout: dropping a dead link", "timeout", c.opt.AckTimeout)
+		unanswered, heard := s.Liveness()
+		if dead, reason := deadLink(now, unanswered, heard, c.opt.AckTimeout); dead {
+			c.cfg.Log.Warn("dropping a dead link", "reason", reason, "timeout", c.opt.AckTimeout)
 			s.Drop()
 			return
 		}

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/waxwing-im/waxwing/wasm/frame"
@@ -110,13 +111,14 @@ type Session struct {
 	smCount bool
 	pending int // sent since the last <r/>
 
-	waiting bool      // the last I/O was a write: the next read is a round trip
-	ready   bool      // set once Connect returns: stats are final, I/O is shared
-	serving bool      // Serve is running (guarded by mu)
-	rSince  time.Time // an <r/> is unanswered since then (zero: none)
-	lastA   uint32    // the inbound count last acknowledged to the server
-	rOwed   bool      // the server's <r/> is not answered yet (ackDue)
-	held    int       // elements read since an acknowledgement was held back
+	waiting bool         // the last I/O was a write: the next read is a round trip
+	ready   bool         // set once Connect returns: stats are final, I/O is shared
+	serving bool         // Serve is running (guarded by mu)
+	rSince  time.Time    // an <r/> is unanswered since then (zero: none)
+	heard   atomic.Int64 // when bytes last arrived (Unix ns; read without mu)
+	lastA   uint32       // the inbound count last acknowledged to the server
+	rOwed   bool         // the server's <r/> is not answered yet (ackDue)
+	held    int          // elements read since an acknowledgement was held back
 	done    chan struct{}
 	err     error
 }
@@ -258,6 +260,7 @@ func (s *Session) element(wait bool) (raw []byte, ok bool, err error) {
 			s.stats.BytesRecv += n
 		}
 		if n > 0 {
+			s.heard.Store(s.cfg.Now().UnixNano())
 			s.sc.Write(s.buf[:n])
 			continue
 		}
@@ -857,6 +860,18 @@ func (s *Session) AckOverdue(now time.Time, d time.Duration) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return !s.rSince.IsZero() && now.Sub(s.rSince) > d
+}
+
+// Liveness returns since when an <r/> is unanswered (zero: none) and when
+// the server's bytes last arrived (zero: none since the session was made).
+func (s *Session) Liveness() (unanswered, heard time.Time) {
+	s.mu.Lock()
+	unanswered = s.rSince
+	s.mu.Unlock()
+	if ns := s.heard.Load(); ns != 0 {
+		heard = time.Unix(0, ns)
+	}
+	return unanswered, heard
 }
 
 // Serve reads from the session until it ends, passing stanzas to the handler
