@@ -105,6 +105,9 @@ type Server struct {
 
 	opts   Options
 	ownDir bool
+	// memDir, if set, is a directory in memory (tmpfs) that holds data of
+	// the server's (Prosody's data_path): removed with Dir.
+	memDir string
 	ports  ports
 	b      backend
 
@@ -476,7 +479,13 @@ func (s *Server) Stop(ctx context.Context) error {
 }
 
 func (s *Server) removeDir() {
-	if s.ownDir && s.Dir != "" && os.Getenv(KeepEnv) != "1" {
+	if os.Getenv(KeepEnv) == "1" {
+		return
+	}
+	if s.memDir != "" {
+		os.RemoveAll(s.memDir)
+	}
+	if s.ownDir && s.Dir != "" {
 		os.RemoveAll(s.Dir)
 	}
 }
