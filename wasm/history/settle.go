@@ -2,17 +2,17 @@ package history
 
 // Late archive entries (XEP-0313): an archive may show an entry only some
 // time after its timestamp. ejabberd 23.01 takes a message's archive id
-// (its time, in microseconds) when it routes the message and writes the
-// entry when the recipient's session process gets to it: seconds later
-// under load. A catch-up that paged over that time before the write never
-// sees the entry, and the next one pages after what it holds. So what a
-// device holds counts as settled only up to the archive time that a page
-// asked at least Config.Settle after it has passed over (Archive.Recheck
-// marks where settled ends); forward catch-ups page again from there, and a
-// session's catch-up that leaves anything unsettled is checked once more,
-// Config.Settle after it started. How late the archive is when a page is
-// asked comes from the device's clock and the least lead it has seen over
-// the archive's times (Archive.ClockLead): no clock needs to be right.
+// (its time, in microseconds) before it writes the entry, and under load
+// the write comes seconds later. A catch-up that paged over that time
+// before the write never sees the entry, and the next one pages after what
+// it holds. So what a device holds counts as settled only up to the archive
+// time that a page asked at least Config.Settle after it has passed over
+// (Archive.Recheck marks where settled ends); forward catch-ups page again
+// from there, and a session's catch-up that leaves anything unsettled is
+// checked again (up to maxSettleChecks times) once what it may have missed
+// shows. How late the archive is when a page is asked comes from the
+// device's clock and the least lead it has seen over the archive's times
+// (Archive.ClockLead): no clock needs to be right.
 
 import (
 	"context"
@@ -68,6 +68,29 @@ func settledBy(a store.Archive, asked, last time.Time, settle time.Duration) tim
 		return at
 	}
 	return at.Add(-settle)
+}
+
+// lateEntries logs the results at lateAt (placed below top, the newest
+// position held, and not held before the page) that the page stored as new
+// messages: the archive showed them only after a page had passed their
+// time. The rest were copies of messages held (an own message archived
+// again when re-sent after a failed resumption), not late.
+func (e *Engine) lateEntries(tx store.Tx, results []result, pos []store.Pos, lateAt []int, top store.Pos) error {
+	late, behind := 0, time.Duration(0)
+	for _, i := range lateAt {
+		_, held, err := e.placedAt(tx, results[i])
+		if err != nil {
+			return err
+		}
+		if held {
+			late++
+			behind = max(behind, posTime(top).Sub(posTime(pos[i])))
+		}
+	}
+	if late > 0 {
+		e.log.Info("catch-up: entries the archive showed late", "count", late, "behind_newest_held", behind)
+	}
+	return nil
 }
 
 // settleStep is what one committed page tells of late entries. Times
@@ -139,23 +162,41 @@ func earlier(a, b time.Time) time.Time {
 	return a
 }
 
-// armSettle schedules the check of a session's catch-up q that left what
-// is held unsettled: one more catch-up, Config.Settle after q started, by
-// which time every entry q may have missed shows. The check itself does
-// not schedule another (what arrives meanwhile arrives live); only an
-// engine attached to a client has a session to check on.
+// settleChain is a session's catch-up and the checks of late entries
+// that follow it: when the catch-up started, and how many checks there
+// have been (0: the catch-up itself).
+type settleChain struct {
+	started time.Time
+	n       int
+}
+
+// maxSettleChecks bounds the checks after a session's catch-up: what
+// arrives meanwhile arrives live, and a busy conversation would otherwise
+// keep a device checking.
+const maxSettleChecks = 3
+
+// armSettle schedules a check of late entries after the catch-up q, which
+// left what is held unsettled: one more catch-up once every entry q may
+// have missed shows, Config.Settle after the session's catch-up started
+// and after the archive time where unsettled begins (by the device's
+// clock). Only an engine attached to a client has a session to check on.
 func (e *Engine) armSettle(q *query) {
-	if q.settleCheck || e.cl == nil || q.started.IsZero() {
+	if e.cl == nil || q.chain.n >= maxSettleChecks || q.chain.started.IsZero() {
 		return
 	}
-	d := q.started.Add(e.cfg.Settle + time.Second).Sub(e.cfg.Now())
+	at := q.chain.started
+	if q.recheckAt.After(at) {
+		at = q.recheckAt
+	}
+	d := max(at.Add(e.cfg.Settle+time.Second).Sub(e.cfg.Now()), time.Second)
+	next := settleChain{started: q.chain.started, n: q.chain.n + 1}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.settleTimer != nil {
 		e.settleTimer.Stop()
 	}
-	e.settleTimer = time.AfterFunc(max(d, 0), func() {
-		if err := e.startSettleCheck(context.Background()); err != nil && !errors.Is(err, ErrOffline) {
+	e.settleTimer = time.AfterFunc(d, func() {
+		if err := e.startSettleCheck(context.Background(), next); err != nil && !errors.Is(err, ErrOffline) {
 			e.log.Warn("checking for late archive entries", "err", err)
 		}
 	})
@@ -163,11 +204,11 @@ func (e *Engine) armSettle(q *query) {
 
 // startSettleCheck starts a catch-up that pages again over what is not
 // settled, unless a catch-up is in flight (it checks itself).
-func (e *Engine) startSettleCheck(ctx context.Context) error {
+func (e *Engine) startSettleCheck(ctx context.Context, chain settleChain) error {
 	arch, err := e.archive(ctx)
 	if err != nil || arch.Recheck.IsZero() {
 		return err
 	}
-	e.log.Debug("catch-up: checking for late archive entries", "from", arch.Recheck)
-	return e.catchUp(ctx, false, true)
+	e.log.Debug("catch-up: checking for late archive entries", "from", arch.Recheck, "check", chain.n)
+	return e.catchUp(ctx, false, chain)
 }

@@ -54,12 +54,13 @@ type query struct {
 	// Late entries (settle.go): base is where the catch-up's watermark
 	// starts (what it pages again from: Archive.Recheck, or the newest
 	// held), mark how far what it paged over is settled, recheck the
-	// Archive.Recheck its last page left; asked is when the page in flight
-	// was asked, started when the catch-up was; settleCheck marks the
-	// check armSettle schedules.
+	// Archive.Recheck its last page left and recheckAt when, by the
+	// device's clock, the archive was at recheck (zero: not known); asked
+	// is when the page in flight was asked; chain is the session's
+	// catch-up and checks this one continues.
 	base, mark, recheck time.Time
-	asked, started      time.Time
-	settleCheck         bool
+	recheckAt, asked    time.Time
+	chain               settleChain
 
 	complete bool // the last page committed reached the archive's end (older: its start)
 
@@ -150,16 +151,19 @@ func (e *Engine) request(q *query) []byte {
 	return mq.Bytes()
 }
 
-// newCatchUp prepares the catch-up of a new session (check: the check of
-// late entries armSettle schedules) and returns its first query. Bind 2's
+// newCatchUp prepares the catch-up of a new session (or, chain.n > 0, a
+// check of late entries armSettle scheduled) and returns its first query. Bind 2's
 // archive metadata, when the server sends it, tells that there is nothing
 // to fetch without asking, unless what is held may still gain late entries.
-func (e *Engine) newCatchUp(ctx context.Context, meta []byte, check bool) ([]byte, error) {
+func (e *Engine) newCatchUp(ctx context.Context, meta []byte, chain settleChain) ([]byte, error) {
 	arch, err := e.archive(ctx)
 	if err != nil {
 		return nil, err
 	}
-	q := &query{done: make(chan struct{}), started: e.cfg.Now(), settleCheck: check}
+	if chain.n == 0 {
+		chain.started = e.cfg.Now()
+	}
+	q := &query{done: make(chan struct{}), chain: chain}
 	if r, ok := arch.Latest(); ok {
 		q.kind, q.after, q.prev = forward, r.Last, r.LastPos
 		if meta != nil && arch.Recheck.IsZero() {
@@ -241,18 +245,19 @@ func (q *query) unseek() {
 // is in flight (force: even then, a new one; the old one's answers are
 // ignored).
 func (e *Engine) startCatchUp(ctx context.Context, force bool) error {
-	return e.catchUp(ctx, force, false)
+	return e.catchUp(ctx, force, settleChain{})
 }
 
-// catchUp is startCatchUp; check marks the check of late entries.
-func (e *Engine) catchUp(ctx context.Context, force, check bool) error {
+// catchUp is startCatchUp; chain is the session's catch-up and checks a
+// check of late entries continues (zero: a session's catch-up).
+func (e *Engine) catchUp(ctx context.Context, force bool, chain settleChain) error {
 	e.mu.Lock()
 	if e.cu != nil && !force {
 		e.mu.Unlock()
 		return nil
 	}
 	e.mu.Unlock()
-	raw, err := e.newCatchUp(ctx, nil, check)
+	raw, err := e.newCatchUp(ctx, nil, chain)
 	if err != nil || raw == nil {
 		return err
 	}
@@ -499,7 +504,7 @@ func (e *Engine) commitPage(ctx context.Context, qq *query, results []result, fi
 	}
 	qq.mu.Unlock()
 	var newest store.Pos
-	var recheck, mark time.Time
+	var recheck, recheckAt, mark time.Time
 	wait := false // nothing held yet: the results wait for the next page
 	err := e.cfg.Store.Update(ctx, func(tx store.Tx) error {
 		wait = false
@@ -524,6 +529,8 @@ func (e *Engine) commitPage(ctx context.Context, qq *query, results []result, fi
 				first = i
 			}
 		}
+		var lateAt []int // results placed below the newest held that were not held
+		top := store.Pos(0)
 		below := 0 // forward from a start time: results placed below the first held
 		if q.kind == forward && q.prev == 0 && !q.expired && len(arch.Ranges) > 0 {
 			switch {
@@ -559,7 +566,7 @@ func (e *Engine) commitPage(ctx context.Context, qq *query, results []result, fi
 				next = pos[i]
 			}
 		} else {
-			prev, fallback, top := q.prev, store.Pos(0), store.Pos(0)
+			prev, fallback := q.prev, store.Pos(0)
 			switch {
 			case len(arch.Ranges) == 0:
 				prev = firstPos - 1
@@ -569,7 +576,6 @@ func (e *Engine) commitPage(ctx context.Context, qq *query, results []result, fi
 				top = arch.Ranges[len(arch.Ranges)-1].LastPos
 				fallback = top + 1
 			}
-			late, behind := 0, time.Duration(0)
 			if below > 0 {
 				prev = pos[below-1]
 			}
@@ -580,17 +586,10 @@ func (e *Engine) commitPage(ctx context.Context, qq *query, results []result, fi
 				if !held[i] {
 					pos[i] = posAfter(prev, stamp(r.msg), fallback)
 					if pos[i] < top && (r.msg.HasBody || len(r.msg.OOB) > 0) {
-						// Visible only after a later entry was fetched
-						// (entries without a body are not stored: they
-						// are never held).
-						late++
-						behind = max(behind, posTime(top).Sub(posTime(pos[i])))
+						lateAt = append(lateAt, i) // if new (lateEntries)
 					}
 				}
 				prev = pos[i]
-			}
-			if late > 0 {
-				e.log.Info("catch-up: the overlap fetched entries the archive showed late", "count", late, "behind", behind)
 			}
 			newest = prev
 		}
@@ -604,6 +603,9 @@ func (e *Engine) commitPage(ctx context.Context, qq *query, results []result, fi
 			if err := e.apply(tx, it, touched); err != nil {
 				return err
 			}
+		}
+		if err := e.lateEntries(tx, results, pos, lateAt, top); err != nil {
+			return err
 		}
 		if n > 0 {
 			first, last := results[0].id, results[n-1].id
@@ -647,6 +649,9 @@ func (e *Engine) commitPage(ctx context.Context, qq *query, results []result, fi
 		}
 		arch.Recheck, mark = recheckAfter(step)
 		recheck = arch.Recheck
+		if arch.ClockKnown && !recheck.IsZero() {
+			recheckAt = recheck.Add(arch.ClockLead)
+		}
 		if err := e.refresh(tx, touched); err != nil {
 			return err
 		}
@@ -659,7 +664,7 @@ func (e *Engine) commitPage(ctx context.Context, qq *query, results []result, fi
 	} else {
 		qq.waiting = nil
 		if err == nil {
-			qq.recheck, qq.mark = recheck, mark
+			qq.recheck, qq.recheckAt, qq.mark = recheck, recheckAt, mark
 		}
 	}
 	qq.mu.Unlock()
