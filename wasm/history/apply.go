@@ -61,14 +61,57 @@ func Match(c Candidate, byArchive *store.Message, byOrigin []store.Message) (*st
 	return nil, "new: no stored message with this archive id or origin-id"
 }
 
+// sameArchived reports whether held, the message stored under an archive
+// id, is m (from: its sender's bare JID), which the archive gives under that
+// id: the same sender, and the same origin-id where both have one. Pure.
+func sameArchived(held store.Message, from string, m *stanza.Message) bool {
+	if held.From != from {
+		return false
+	}
+	return held.OriginID == "" || m.OriginID == "" || held.OriginID == m.OriginID
+}
+
+// collisionID is the archive id m is kept under when the archive gave its
+// id, archiveID, to another message too: ejabberd 23.01 takes its ids from
+// the microsecond clock, and two messages routed in the same microsecond
+// (seen in the convergence test) share one. The sender's own id (its
+// origin-id, else its id attribute) tells them apart. Pure.
+func collisionID(archiveID string, m *stanza.Message) string {
+	own := m.OriginID
+	if own == "" {
+		own = m.ID
+	}
+	return archiveID + "/" + own
+}
+
+// heldByArchiveID returns the message stored for m under the archive id
+// (from: m's sender), if any, and the archive id m is to be kept under: id,
+// or, where another message holds id, collisionID.
+func (e *Engine) heldByArchiveID(tx store.Tx, id, from string, m *stanza.Message) (store.Message, bool, string, error) {
+	held, ok, err := tx.MessageByArchiveID(e.cfg.Self, id)
+	if err != nil || !ok || sameArchived(held, from, m) {
+		return held, ok, id, err
+	}
+	cid := collisionID(id, m)
+	e.log.Info("the archive gave one id to two messages", "archive_id", id, "kept_as", cid)
+	held, ok, err = tx.MessageByArchiveID(e.cfg.Self, cid)
+	return held, ok, cid, err
+}
+
+// senderOf is the bare JID a message is from: the account itself when
+// it has no from (the own server's copy of what the account sent).
+func (e *Engine) senderOf(m *stanza.Message) string {
+	if from := bare(m.From); from != "" {
+		return from
+	}
+	return e.cfg.Self
+}
+
 // apply stores one message (or edit, or state change) in tx and notes the
 // conversations it touched.
 func (e *Engine) apply(tx store.Tx, it item, touched map[string]bool) error {
 	m := it.msg
-	from := bare(m.From)
-	if from == "" {
-		from = e.cfg.Self
-	}
+	from := e.senderOf(m)
 	dir, conv := store.Inbound, from
 	if from == e.cfg.Self {
 		dir, conv = store.Outbound, bare(m.To)
@@ -87,11 +130,14 @@ func (e *Engine) apply(tx store.Tx, it item, touched map[string]bool) error {
 	}
 	var byArchive *store.Message
 	if it.archiveID != "" {
-		if got, ok, err := tx.MessageByArchiveID(e.cfg.Self, it.archiveID); err != nil {
+		got, ok, id, err := e.heldByArchiveID(tx, it.archiveID, from, m)
+		if err != nil {
 			return err
-		} else if ok {
+		}
+		if ok {
 			byArchive = &got
 		}
+		it.archiveID = id
 	}
 	var byOrigin []store.Message
 	if m.OriginID != "" {

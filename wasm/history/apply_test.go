@@ -209,7 +209,7 @@ func TestLiveDuringCatchUp(t *testing.T) {
 	if err := e.startCatchUp(ctx, false); err != ErrOffline {
 		t.Fatalf("offline catch-up: %v", err)
 	}
-	raw, err := e.newCatchUp(ctx, nil, false)
+	raw, err := e.newCatchUp(ctx, nil, settleChain{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -329,4 +329,36 @@ func conversation(st store.Store, peer string) (c store.Conversation, ok bool, e
 		return err
 	})
 	return c, ok, err
+}
+
+// ejabberd 23.01 gave one archive id to two messages routed in the same
+// microsecond (seen in the convergence test). Both are kept, each once,
+// whichever arrives first and however often they are paged again; one seen
+// live first is placed by its own archive entry, not by the other's.
+func TestArchiveIDCollision(t *testing.T) {
+	const id, at = "1795253734740980", "2026-11-21T11:00:00.74098Z"
+	result := func(q, from, origin, body string) string {
+		return "<message xmlns='jabber:client' to='" + self + "/web'><result xmlns='urn:xmpp:mam:2' queryid='" + q + "' id='" + id +
+			"'><forwarded xmlns='urn:xmpp:forward:0'><delay xmlns='urn:xmpp:delay' stamp='" + at + "'/>" +
+			chat(from, origin, origin, body) + "</forwarded></result></message>"
+	}
+	for _, live := range []bool{false, true} {
+		e, st := newTestEngine(t)
+		if live {
+			feed(t, e, chat("carol@x/c", "oc", "oc", "from carol", self, id))
+		}
+		for range 2 { // paged again: nothing doubles
+			q := bindQuery(t, e)
+			feed(t, e, result(q, "bob@x/b", "ob", "from bob"), result(q, "carol@x/c", "oc", "from carol"), mamFin(q, true))
+		}
+		for peer, want := range map[string]string{"bob@x": "from bob", "carol@x": "from carol"} {
+			ms := all(t, st, peer)
+			if bodies(ms) != want {
+				t.Fatalf("live %v: %s holds %q, want %q", live, peer, bodies(ms), want)
+			}
+			if ms[0].Pos >= store.Provisional || !strings.HasPrefix(ms[0].ArchiveID, id) {
+				t.Errorf("live %v: %s's message not placed by the archive: pos %d, archive id %q", live, peer, ms[0].Pos, ms[0].ArchiveID)
+			}
+		}
+	}
 }

@@ -410,7 +410,7 @@ func inArchiveOrder(t *testing.T, w *world, self string, devices []*device) {
 		for _, conv := range []string{"bob@" + w.srv.Domain, "carol@" + w.srv.Domain} {
 			last, lastBody := -1, ""
 			for _, m := range d.messages(t, conv) {
-				i, ok := at[m.ArchiveID]
+				i, ok := at[archiveIDOf(m)]
 				if !ok {
 					kept := "none"
 					for j, a := range arch {

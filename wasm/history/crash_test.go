@@ -147,7 +147,7 @@ func TestCrashBeforePageCommit(t *testing.T) {
 	}
 
 	st.crash = func(w writes) bool { return w.messages > 0 }
-	raw, err := e.newCatchUp(ctx, nil, false)
+	raw, err := e.newCatchUp(ctx, nil, settleChain{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +176,7 @@ func TestCrashBeforePageCommit(t *testing.T) {
 	}
 
 	st.crash = nil
-	raw, err = e.newCatchUp(ctx, nil, false)
+	raw, err = e.newCatchUp(ctx, nil, settleChain{})
 	if err != nil {
 		t.Fatal(err)
 	}

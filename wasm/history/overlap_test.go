@@ -114,7 +114,7 @@ func syncPages(t *testing.T, e *Engine, pages ...[]entry) string {
 	var first []byte
 	if _, ok := latestRange(t, e); ok {
 		var err error
-		if first, err = e.newCatchUp(ctx, nil, false); err != nil {
+		if first, err = e.newCatchUp(ctx, nil, settleChain{}); err != nil {
 			t.Fatal(err)
 		}
 	} else {
@@ -233,7 +233,7 @@ func TestOverlapFindsExpiry(t *testing.T) {
 	e, st := newTestEngine(t)
 	syncPages(t, e, []entry{{"old1", "2026-11-01T10:00:00Z"}, {"old2", "2026-11-01T11:00:00Z"}})
 	ctx := context.Background()
-	raw, err := e.newCatchUp(ctx, nil, false)
+	raw, err := e.newCatchUp(ctx, nil, settleChain{})
 	if err != nil {
 		t.Fatal(err)
 	}

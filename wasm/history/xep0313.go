@@ -680,7 +680,7 @@ func (e *Engine) placedAt(tx store.Tx, r result) (store.Pos, bool, error) {
 		ed, ok, err := tx.EditByArchiveID(e.cfg.Self, r.id)
 		return ed.Pos, ok && ed.Pos < store.Provisional, err
 	}
-	m, ok, err := tx.MessageByArchiveID(e.cfg.Self, r.id)
+	m, ok, _, err := e.heldByArchiveID(tx, r.id, e.senderOf(r.msg), r.msg)
 	return m.Pos, ok && m.Pos < store.Provisional, err
 }
 
