@@ -431,7 +431,7 @@ func mustAsk(t *testing.T, s *client.Session) {
 func TestBusyLinkKept(t *testing.T) {
 	t.Parallel()
 	e := setup(t, xmppd.Prosody, xmppd.Options{})
-	const ackTimeout = time.Second
+	const ackTimeout = 2 * time.Second
 	r := runProxied(t, e, ackTimeout)
 	p, c, alice, bob := r.p, r.c, r.alice, &device{}
 	for ls := r.next(t, "online"); ls.State != client.LinkOnline; ls = r.next(t, "online") {
@@ -446,11 +446,14 @@ func TestBusyLinkKept(t *testing.T) {
 	waitBodies(t, alice, "before")
 
 	p.Hold()
+	held := time.Now()
 	if err := c.Send(ctxT(t), message("bob@localhost", "a1", "held")); err != nil {
 		t.Fatal(err)
 	}
+	// Three timeouts of a server that sends and does not read (the
+	// client gives such a link six).
 	want := []string{"before"}
-	for i := range 3 * int(ackTimeout/(100*time.Millisecond)) {
+	for i := 0; time.Since(held) < 3*ackTimeout; i++ {
 		body := "busy " + strconv.Itoa(i)
 		if err := bs.Send(ctxT(t), message("alice@localhost", "b"+strconv.Itoa(i+1), body)); err != nil {
 			t.Fatal(err)
@@ -458,11 +461,11 @@ func TestBusyLinkKept(t *testing.T) {
 		want = append(want, body)
 		time.Sleep(100 * time.Millisecond)
 	}
-	waitBodies(t, alice, want...)
 	if s := c.Session(); s == nil || !s.AckOverdue(time.Now(), ackTimeout) {
 		t.Fatal("the client's <r/> must have gone unanswered past the timeout while the server did not read")
 	}
 	p.Release()
+	waitBodies(t, alice, want...)
 	waitBodies(t, bob, "held")
 	for deadline := time.Now().Add(10 * time.Second); c.Session() == nil || c.Session().AckOverdue(time.Now(), 0); {
 		if time.Now().After(deadline) {
