@@ -152,9 +152,10 @@ func (e *Engine) request(q *query) []byte {
 }
 
 // newCatchUp prepares the catch-up of a new session (or, chain.n > 0, a
-// check of late entries armSettle scheduled) and returns its first query. Bind 2's
-// archive metadata, when the server sends it, tells that there is nothing
-// to fetch without asking, unless what is held may still gain late entries.
+// check of late entries armSettle scheduled) and returns its first query.
+// Bind 2's archive metadata, when the server sends it, tells that there is
+// nothing to fetch without asking, unless what is held may still gain late
+// entries.
 func (e *Engine) newCatchUp(ctx context.Context, meta []byte, chain settleChain) ([]byte, error) {
 	arch, err := e.archive(ctx)
 	if err != nil {
