@@ -1,11 +1,18 @@
 // boot.js starts Waxwing's Go program (app.wasm) in the page shell.
 //
-// Plain ES2017, loaded with defer after wasm_exec.js (which defines Go). The
-// page runs under a strict CSP (script-src 'self' 'wasm-unsafe-eval'), so
-// this file uses no eval, no inline handlers and no inline styles.
+// Plain ES2017, inserted after wasm_exec.js (which defines Go) by the
+// shell's inline loader (wasm/ui ShellScript), which runs them in that order;
+// on a first visit only once the shell has been painted. The page runs under
+// a strict CSP (script-src 'self' 'wasm-unsafe-eval' and the loader's hash),
+// so this file uses no eval, no inline handlers and no inline styles.
 //
 // Contract with the shell and the Go program:
 //   #app[data-asset-base]  URL prefix of app.wasm (versioned, ends in "/")
+//   link#app-css           app.css, inserted by the loader, which sets
+//                          data-settled on it once it has loaded or failed;
+//                          this file starts (paints the saved view, fetches
+//                          the wasm) only then: the loader's scripts do not
+//                          wait for it as parser-inserted ones did
 //   #app[data-boot]        "loading" while booting; the Go program sets
 //                          "ready" when main runs; "failed" if booting failed
 //   #status                human-readable state; data-state="error" on failure
@@ -55,6 +62,19 @@
     status.textContent = message;
     status.setAttribute('data-state', 'error');
     app.setAttribute('data-boot', 'failed');
+  }
+
+  // styled resolves once app.css has loaded or failed (link#app-css gets
+  // data-settled from the loader), at once without such a link.
+  function styled() {
+    var link = document.getElementById('app-css');
+    if (!link || link.hasAttribute('data-settled')) {
+      return Promise.resolve();
+    }
+    return new Promise(function (resolve) {
+      link.addEventListener('load', function () { resolve(); }, { once: true });
+      link.addEventListener('error', function () { resolve(); }, { once: true });
+    });
   }
 
   // paintSnapshot shows the view the app saved last time, so that a
@@ -268,6 +288,8 @@
     });
   }
 
-  paintSnapshot();
-  boot();
+  styled().then(function () {
+    paintSnapshot();
+    boot();
+  });
 }());
