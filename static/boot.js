@@ -24,9 +24,13 @@
 //   #update                the "Reload to update" banner (hidden): shown, and
 //                          #app[data-update="ready"] set, when a new service
 //                          worker waits while another controls the page
+//   window.waxwingCompiled the loader's WebAssembly.compileStreaming of
+//                          app.wasm, started on a first visit (no service
+//                          worker, no saved view) once the shell is painted
 //   performance marks      waxwing:boot (this file starts),
-//                          waxwing:snapshot-painted, waxwing:wasm-fetch,
-//                          waxwing:wasm-run (go.run is called)
+//                          waxwing:snapshot-painted, waxwing:wasm-fetch (by
+//                          the loader when it compiles), waxwing:wasm-run
+//                          (go.run is called)
 //
 // The service worker (/sw.js) is registered once the wasm has arrived, so
 // that its precache never competes with the page's own download.
@@ -128,7 +132,24 @@
   // instantiate fetches and compiles the module, streaming when the server
   // sends Content-Type: application/wasm, and falling back to a buffered
   // compile when streaming is unavailable or refuses the response's type.
+  // On a first visit the shell's loader has already started that fetch and
+  // compile (window.waxwingCompiled); its module is used unless it failed
+  // with a TypeError (the response's type or status, the network), when
+  // this fetches again.
   async function instantiate(url, importObject) {
+    var early = window.waxwingCompiled;
+    if (early) {
+      delete window.waxwingCompiled;
+      try {
+        var module = await early;
+        return { module: module, instance: await WebAssembly.instantiate(module, importObject) };
+      } catch (err) {
+        if (!(err instanceof TypeError)) {
+          throw err;
+        }
+        console.warn('waxwing boot: the early compile failed, fetching again:', err);
+      }
+    }
     var response = await fetch(url, { credentials: 'same-origin' });
     if (!response.ok) {
       throw new Error('GET ' + url + ': HTTP ' + response.status);
@@ -171,7 +192,9 @@
     };
 
     var result;
-    mark('wasm-fetch');
+    if (!window.waxwingCompiled) {
+      mark('wasm-fetch'); // else the loader marked it
+    }
     try {
       result = await instantiate((app.getAttribute('data-asset-base') || '') + 'app.wasm', go.importObject);
     } catch (err) {

@@ -164,7 +164,7 @@ func TestShellLoader(t *testing.T) {
 		}
 		last = i
 	}
-	for _, want := range []string{"data-asset-base", "async = false", "'app-css'", "data-settled", "'paint'", "sw.controller"} {
+	for _, want := range []string{"data-asset-base", "async = false", "'app-css'", "data-settled", "'paint'", "sw.controller", "compileStreaming", "waxwingCompiled", "'waxwing:paint'"} {
 		if !strings.Contains(ui.ShellScript, want) {
 			t.Errorf("ShellScript lacks %s", want)
 		}

@@ -18,6 +18,12 @@ import _ "embed"
 // markup's own requests did, so that boot.js paints the saved view into
 // the first frame as before.
 //
+// Once painted, unless a saved view is waiting for boot.js (localStorage
+// "waxwing:paint"), it also starts fetching and compiling app.wasm
+// (WebAssembly.compileStreaming), which boot.js instantiates
+// (window.waxwingCompiled): the download and compile then no longer wait for
+// the scripts to arrive and run.
+//
 // Scripts inserted so do not wait for a stylesheet as parser-inserted ones
 // do; the stylesheet's <link id="app-css"> gets data-settled when it has
 // loaded or failed, and boot.js waits for that before it paints.

@@ -3,11 +3,24 @@
   var me = document.currentScript;
   var base = (me && me.getAttribute('data-asset-base')) || '';
   var started = false;
-  function load() {
+  function saved() {
+    try {
+      return window.localStorage.getItem('waxwing:paint') !== null;
+    } catch (err) {
+      return false;
+    }
+  }
+  function load(painted) {
     if (started) {
       return;
     }
     started = true;
+    if (painted === true && !saved() && window.WebAssembly && typeof WebAssembly.compileStreaming === 'function') {
+      performance.mark('waxwing:wasm-fetch');
+      var compiled = WebAssembly.compileStreaming(fetch(base + 'app.wasm', { credentials: 'same-origin' }));
+      compiled.catch(function () {});
+      window.waxwingCompiled = compiled;
+    }
     var css = document.createElement('link');
     css.id = 'app-css';
     css.rel = 'stylesheet';
@@ -26,14 +39,14 @@
   var sw = navigator.serviceWorker;
   var P = window.PerformanceObserver;
   if (sw && sw.controller) {
-    load();
+    load(false);
   } else if (P && P.supportedEntryTypes && P.supportedEntryTypes.indexOf('paint') >= 0) {
     new P(function (list, observer) {
       observer.disconnect();
-      load();
+      load(true);
     }).observe({ type: 'paint', buffered: true });
   } else {
-    requestAnimationFrame(function () { setTimeout(load, 0); });
+    requestAnimationFrame(function () { setTimeout(function () { load(true); }, 0); });
   }
-  setTimeout(load, 1000);
+  setTimeout(function () { load(false); }, 1000);
 }());
