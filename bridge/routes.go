@@ -87,11 +87,12 @@ func originOf(raw string) string {
 }
 
 // contentSecurityPolicy allows only what the wasm app needs: its own
-// scripts, WebAssembly compilation, and the relay's WebSocket.
+// scripts (and the shell's inline loader, by its hash), WebAssembly
+// compilation, and the relay's WebSocket.
 func contentSecurityPolicy(wsURL string) string {
 	return strings.Join([]string{
 		"default-src 'none'",
-		"script-src 'self' 'wasm-unsafe-eval'",
+		"script-src 'self' 'wasm-unsafe-eval' " + ui.ShellScriptSource,
 		"connect-src 'self' " + wsURL,
 		"img-src 'self' data:",
 		"style-src 'self' " + ui.ShellStyleSource,

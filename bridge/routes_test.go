@@ -50,14 +50,19 @@ func TestRoutes(t *testing.T) {
 			t.Errorf("CSP allows inline or eval: %q", csp)
 		}
 		// The one inline style (the shell's, for a first paint that waits
-		// for no request) is allowed by its hash, and only it.
-		if _, style, ok := strings.Cut(string(body), "<style>"); !ok {
-			t.Errorf("the shell has no inline style")
-		} else {
-			style, _, _ = strings.Cut(style, "</style>")
-			sum := sha256.Sum256([]byte(style))
-			if want := "style-src 'self' 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "';"; !strings.Contains(csp, want) {
-				t.Errorf("CSP %q lacks %q, the hash of the shell's style", csp, want)
+		// for no request) and the one inline script (its loader, which
+		// fetches the app once the shell has been painted) are allowed by
+		// their hashes, and only they.
+		for tag, directive := range map[string]string{"style": "style-src 'self'", "script": "script-src 'self' 'wasm-unsafe-eval'"} {
+			_, inline, ok := strings.Cut(string(body), "<"+tag)
+			if _, inline, ok = strings.Cut(inline, ">"); !ok {
+				t.Errorf("the shell has no inline %s", tag)
+				continue
+			}
+			inline, _, _ = strings.Cut(inline, "</"+tag+">")
+			sum := sha256.Sum256([]byte(inline))
+			if want := directive + " 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "';"; !strings.Contains(csp, want) {
+				t.Errorf("CSP %q lacks %q, the hash of the shell's %s", csp, want, tag)
 			}
 		}
 		if v := resp.Header.Get(HeaderVersion); v != static.Version() {

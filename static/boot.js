@@ -1,11 +1,18 @@
 // boot.js starts Waxwing's Go program (app.wasm) in the page shell.
 //
-// Plain ES2017, loaded with defer after wasm_exec.js (which defines Go). The
-// page runs under a strict CSP (script-src 'self' 'wasm-unsafe-eval'), so
-// this file uses no eval, no inline handlers and no inline styles.
+// Plain ES2017, inserted after wasm_exec.js (which defines Go) by the
+// shell's inline loader (wasm/ui ShellScript), which runs them in that order;
+// on a first visit only once the shell has been painted. The page runs under
+// a strict CSP (script-src 'self' 'wasm-unsafe-eval' and the loader's hash),
+// so this file uses no eval, no inline handlers and no inline styles.
 //
 // Contract with the shell and the Go program:
 //   #app[data-asset-base]  URL prefix of app.wasm (versioned, ends in "/")
+//   link#app-css           app.css, inserted by the loader, which sets
+//                          data-settled on it once it has loaded or failed;
+//                          this file starts (paints the saved view, fetches
+//                          the wasm) only then: the loader's scripts do not
+//                          wait for it as parser-inserted ones did
 //   #app[data-boot]        "loading" while booting; the Go program sets
 //                          "ready" when main runs; "failed" if booting failed
 //   #status                human-readable state; data-state="error" on failure
@@ -17,9 +24,13 @@
 //   #update                the "Reload to update" banner (hidden): shown, and
 //                          #app[data-update="ready"] set, when a new service
 //                          worker waits while another controls the page
+//   window.waxwingCompiled the loader's WebAssembly.compileStreaming of
+//                          app.wasm, started on a first visit (no service
+//                          worker, no saved view) once the shell is painted
 //   performance marks      waxwing:boot (this file starts),
-//                          waxwing:snapshot-painted, waxwing:wasm-fetch,
-//                          waxwing:wasm-run (go.run is called)
+//                          waxwing:snapshot-painted, waxwing:wasm-fetch (by
+//                          the loader when it compiles), waxwing:wasm-run
+//                          (go.run is called)
 //
 // The service worker (/sw.js) is registered once the wasm has arrived, so
 // that its precache never competes with the page's own download.
@@ -55,6 +66,19 @@
     status.textContent = message;
     status.setAttribute('data-state', 'error');
     app.setAttribute('data-boot', 'failed');
+  }
+
+  // styled resolves once app.css has loaded or failed (link#app-css gets
+  // data-settled from the loader), at once without such a link.
+  function styled() {
+    var link = document.getElementById('app-css');
+    if (!link || link.hasAttribute('data-settled')) {
+      return Promise.resolve();
+    }
+    return new Promise(function (resolve) {
+      link.addEventListener('load', function () { resolve(); }, { once: true });
+      link.addEventListener('error', function () { resolve(); }, { once: true });
+    });
   }
 
   // paintSnapshot shows the view the app saved last time, so that a
@@ -108,7 +132,24 @@
   // instantiate fetches and compiles the module, streaming when the server
   // sends Content-Type: application/wasm, and falling back to a buffered
   // compile when streaming is unavailable or refuses the response's type.
+  // On a first visit the shell's loader has already started that fetch and
+  // compile (window.waxwingCompiled); its module is used unless it failed
+  // with a TypeError (the response's type or status, the network), when
+  // this fetches again.
   async function instantiate(url, importObject) {
+    var early = window.waxwingCompiled;
+    if (early) {
+      delete window.waxwingCompiled;
+      try {
+        var module = await early;
+        return { module: module, instance: await WebAssembly.instantiate(module, importObject) };
+      } catch (err) {
+        if (!(err instanceof TypeError)) {
+          throw err;
+        }
+        console.warn('waxwing boot: the early compile failed, fetching again:', err);
+      }
+    }
     var response = await fetch(url, { credentials: 'same-origin' });
     if (!response.ok) {
       throw new Error('GET ' + url + ': HTTP ' + response.status);
@@ -151,7 +192,9 @@
     };
 
     var result;
-    mark('wasm-fetch');
+    if (!window.waxwingCompiled) {
+      mark('wasm-fetch'); // else the loader marked it
+    }
     try {
       result = await instantiate((app.getAttribute('data-asset-base') || '') + 'app.wasm', go.importObject);
     } catch (err) {
@@ -268,6 +311,8 @@
     });
   }
 
-  paintSnapshot();
-  boot();
+  styled().then(function () {
+    paintSnapshot();
+    boot();
+  });
 }());

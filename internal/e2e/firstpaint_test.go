@@ -6,17 +6,22 @@ package e2e
 // app's work. Each round opens, in a fresh browser with the benchmark's
 // harness, a static page of one heading (with and without Waxwing's
 // Cross-Origin-Opener-Policy) and Waxwing's shell (the bridge's handler in
-// this process, with and without that header), each from about:blank (as
-// BenchmarkWebApp did until it got a start page) and from a page of another
-// site (as it does now), in an order that turns between rounds.
+// this process, with and without that header, and as it was before its
+// inline loader: the app's scripts and stylesheet asked for by the markup),
+// each from about:blank (as BenchmarkWebApp did until it got a start page)
+// and from a page of another site (as it does now), in an order that turns
+// between rounds.
 //
 //	go test -run '^$' -bench BenchmarkFirstPaint -benchtime 10x -timeout 30m ./internal/e2e/
 
 import (
+	"bytes"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -50,6 +55,43 @@ func (d dropHeader) Write(b []byte) (int, error) {
 	return d.ResponseWriter.Write(b)
 }
 
+// markupLoads serves h's shell as it was before its inline loader
+// (ui.ShellScript): wasm_exec.js and boot.js deferred scripts in <head> and
+// app.css linked at the end of <body>, all fetched as the markup is parsed.
+// boot.js starts at once without the loader's link#app-css, as a deferred
+// script that waited for the stylesheet did.
+type markupLoads struct{ h http.Handler }
+
+var (
+	assetBaseRE = regexp.MustCompile(`data-asset-base="([^"]*)"`)
+	inlineJSRE  = regexp.MustCompile(`(?s)<script\b[^>]*>.*?</script>`)
+)
+
+func (x markupLoads) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/" {
+		x.h.ServeHTTP(w, r)
+		return
+	}
+	rec := httptest.NewRecorder()
+	x.h.ServeHTTP(rec, r)
+	body := rec.Body.Bytes()
+	m := assetBaseRE.FindSubmatch(body)
+	if m == nil || !inlineJSRE.Match(body) {
+		http.Error(w, "the shell has no asset base or no loader", http.StatusInternalServerError)
+		return
+	}
+	base := string(m[1])
+	body = inlineJSRE.ReplaceAll(body, nil)
+	body = bytes.Replace(body, []byte("</style>"), []byte(`</style><script src="`+base+`wasm_exec.js" defer></script><script src="`+base+`boot.js" defer></script>`), 1)
+	body = bytes.Replace(body, []byte("</body>"), []byte(`<link rel="stylesheet" href="`+base+`app.css"></body>`), 1)
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.Header().Del("Content-Length")
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(body)
+}
+
 // serveLoopback serves h on a loopback port until tb ends and returns its
 // root URL.
 func serveLoopback(tb testing.TB, h http.Handler) string {
@@ -80,6 +122,7 @@ func BenchmarkFirstPaint(b *testing.B) {
 		{"heading-coop", "one heading, COOP same-origin", pages.HeadingCOOP},
 		{"shell", "Waxwing shell (COOP same-origin)", serveLoopback(b, srv.Handler())},
 		{"shell-nocoop", "Waxwing shell without COOP", serveLoopback(b, withoutHeader{srv.Handler(), "Cross-Origin-Opener-Policy"})},
+		{"shell-markup", "Waxwing shell, app loaded by the markup (as before its loader)", serveLoopback(b, markupLoads{srv.Handler()})},
 	}
 	starts := []target{{"blank", "about:blank", ""}, {"xsite", "another site", pages.Start}}
 	type cell struct{ page, start int }

@@ -87,24 +87,14 @@ func TestShell(t *testing.T) {
 				}
 			}
 
-			// CSP: no inline script bodies, no inline styles or handlers.
+			// CSP: one inline script, ShellScript (allowed by its hash), no
+			// other script, no inline handlers. It loads the app's scripts
+			// from the asset base its data attribute gives.
 			scripts := scriptRE.FindAllStringSubmatch(out, -1)
-			if len(scripts) != 2 {
-				t.Errorf("got %d <script> elements, want 2 (wasm_exec.js, boot.js)", len(scripts))
-			}
-			var srcs []string
-			for _, s := range scripts {
-				if strings.TrimSpace(s[2]) != "" {
-					t.Errorf("inline script body %q", s[2])
-				}
-				a := attrs(s[1])
-				if _, ok := a["src"]; !ok {
-					t.Errorf("<script%s> has no src", s[1])
-				}
-				srcs = append(srcs, a["src"])
-			}
-			if want := []string{tt.props.AssetBase + "wasm_exec.js", tt.props.AssetBase + "boot.js"}; strings.Join(srcs, " ") != strings.Join(want, " ") {
-				t.Errorf("script srcs = %q, want %q (in this order)", srcs, want)
+			if len(scripts) != 1 || scripts[0][2] != ui.ShellScript {
+				t.Errorf("got %d <script> elements, want ShellScript alone", len(scripts))
+			} else if a := attrs(scripts[0][1]); len(a) != 1 || a["data-asset-base"] != tt.props.AssetBase {
+				t.Errorf("ShellScript's attributes %q, want data-asset-base %q alone", scripts[0][1], tt.props.AssetBase)
 			}
 			if n := strings.Count(strings.ToLower(out), "<script"); n != len(scripts) {
 				t.Errorf("found %d <script tags, %d well-formed elements: a value escaped its attribute", n, len(scripts))
@@ -151,24 +141,33 @@ func TestShell(t *testing.T) {
 	}
 }
 
-// TestShellStylesheet: the versioned stylesheet is linked at the end of
-// the body, so that the first paint (styled by ShellStyle) waits for no
-// request, while boot.js, a deferred script, still runs (and paints the
-// saved view) only once the stylesheet has loaded.
-func TestShellStylesheet(t *testing.T) {
+// TestShellLoader: the shell's markup asks for no script or stylesheet, so
+// that nothing is fetched, parsed or compiled for the app before the first
+// paint; ShellScript, in <head>, loads app.css, wasm_exec.js and boot.js
+// from the asset base, in that order, and marks the stylesheet settled for
+// boot.js.
+func TestShellLoader(t *testing.T) {
 	t.Parallel()
 	out := render(t, ui.ShellProps{AssetBase: "/static/abc/"})
-	const link = `<link rel="stylesheet" href="/static/abc/app.css">`
-	at := strings.Index(out, link)
-	if at < 0 {
-		t.Fatalf("page lacks the versioned stylesheet link:\n%s", out)
+	if strings.Contains(out, `rel="stylesheet"`) || strings.Contains(out, "src=") {
+		t.Errorf("the markup asks for a stylesheet or a script itself:\n%s", out)
 	}
-	if main := strings.Index(out, "</main>"); main < 0 || at < main {
-		t.Errorf("the stylesheet is linked before the end of #app, where it holds the first paint back:\n%s", out)
+	at := strings.Index(out, `<script data-asset-base="/static/abc/">`+ui.ShellScript+"</script>")
+	if at < 0 || at > strings.Index(out, "</head>") {
+		t.Fatalf("the shell's <head> does not inline ShellScript as it is:\n%s", out)
 	}
-	head := out[:strings.Index(out, "</head>")]
-	if strings.Contains(head, `rel="stylesheet"`) {
-		t.Errorf("a stylesheet in <head> holds the first paint back:\n%s", head)
+	last := -1
+	for _, want := range []string{"'app.css'", "'wasm_exec.js'", "'boot.js'"} {
+		i := strings.Index(ui.ShellScript, want)
+		if i < 0 || i < last {
+			t.Errorf("ShellScript does not load %s after the one before:\n%s", want, ui.ShellScript)
+		}
+		last = i
+	}
+	for _, want := range []string{"data-asset-base", "async = false", "'app-css'", "data-settled", "'paint'", "sw.controller", "compileStreaming", "waxwingCompiled", "'waxwing:paint'"} {
+		if !strings.Contains(ui.ShellScript, want) {
+			t.Errorf("ShellScript lacks %s", want)
+		}
 	}
 }
 
@@ -195,7 +194,6 @@ func TestShellPWA(t *testing.T) {
 		"manifest":         "/static/abc/manifest.webmanifest",
 		"icon":             "/static/abc/icons/icon.svg",
 		"apple-touch-icon": "/static/abc/icons/apple-touch-icon.png",
-		"stylesheet":       "/static/abc/app.css",
 	} {
 		if got := links[rel]["href"]; got != href {
 			t.Errorf("<link rel=%q> href = %q, want %q", rel, got, href)

@@ -22,7 +22,10 @@ const ShellStyle = `:root{color-scheme:light dark;--bg:#f6f1ea;--fg:#24201c;--mu
 
 // ShellStyleSource is ShellStyle's CSP source expression for style-src
 // (CSP 3 hash-source).
-var ShellStyleSource = func() string {
-	sum := sha256.Sum256([]byte(ShellStyle))
+var ShellStyleSource = hashSource(ShellStyle)
+
+// hashSource is the CSP 3 hash-source of an inline element's content.
+func hashSource(content string) string {
+	sum := sha256.Sum256([]byte(content))
 	return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
-}()
+}

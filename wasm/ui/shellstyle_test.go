@@ -87,6 +87,10 @@ func TestShellStyle(t *testing.T) {
 	if want := "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"; ui.ShellStyleSource != want {
 		t.Errorf("ShellStyleSource = %s, want %s", ui.ShellStyleSource, want)
 	}
+	sum = sha256.Sum256([]byte(ui.ShellScript))
+	if want := "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"; ui.ShellScriptSource != want {
+		t.Errorf("ShellScriptSource = %s, want %s", ui.ShellScriptSource, want)
+	}
 	out := render(t, ui.ShellProps{AssetBase: "/static/abc/"})
 	if !strings.Contains(out, "<style>"+ui.ShellStyle+"</style>") {
 		t.Errorf("the shell does not inline ShellStyle as it is")

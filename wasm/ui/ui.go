@@ -7,7 +7,8 @@
 // Pages rendered from this package are served under a strict
 // Content-Security-Policy, so components must not emit inline <script> or
 // <style> elements, style attributes or on* event-handler attributes; the
-// one exception is the shell's ShellStyle, allowed by its hash.
+// exceptions are the shell's ShellStyle and ShellScript, allowed by their
+// hashes.
 package ui
 
 // ShellProps is the contract between the server and the browser program.
