@@ -8,11 +8,11 @@
 //
 // Contract with the shell and the Go program:
 //   #app[data-asset-base]  URL prefix of app.wasm (versioned, ends in "/")
-//   link#app-css           app.css, inserted by the loader, which sets
-//                          data-settled on it once it has loaded or failed;
-//                          this file starts (paints the saved view, fetches
-//                          the wasm) only then: the loader's scripts do not
-//                          wait for it as parser-inserted ones did
+//   link#app-css           app.css, inserted by the loader, with
+//   window.waxwingStyled   the loader's promise that it has loaded or
+//                          failed; this file starts (paints the saved view,
+//                          fetches the wasm) only then: the loader's scripts
+//                          do not wait for it as parser-inserted ones did
 //   #app[data-boot]        "loading" while booting; the Go program sets
 //                          "ready" when main runs; "failed" if booting failed
 //   #status                human-readable state; data-state="error" on failure
@@ -47,11 +47,9 @@
 
   mark('boot');
 
-  var app = document.getElementById('app');
-  var status = document.getElementById('status');
-  if (!app || !status) {
-    return; // not the Waxwing shell
-  }
+  // #app and #status, found by start once the document has been parsed.
+  var app = null;
+  var status = null;
 
   function mark(name) {
     if (window.performance && typeof performance.mark === 'function') {
@@ -68,17 +66,16 @@
     app.setAttribute('data-boot', 'failed');
   }
 
-  // styled resolves once app.css has loaded or failed (link#app-css gets
-  // data-settled from the loader), at once without such a link.
+  // styled resolves once app.css (link#app-css) has loaded or failed: at
+  // once if the link has its sheet, else when the loader's
+  // window.waxwingStyled resolves (its load or error event); at once without
+  // such a link.
   function styled() {
     var link = document.getElementById('app-css');
-    if (!link || link.hasAttribute('data-settled')) {
+    if (!link || link.sheet) {
       return Promise.resolve();
     }
-    return new Promise(function (resolve) {
-      link.addEventListener('load', function () { resolve(); }, { once: true });
-      link.addEventListener('error', function () { resolve(); }, { once: true });
-    });
+    return Promise.resolve(window.waxwingStyled);
   }
 
   // paintSnapshot shows the view the app saved last time, so that a
@@ -311,8 +308,24 @@
     });
   }
 
-  styled().then(function () {
-    paintSnapshot();
-    boot();
-  });
+  function start() {
+    app = document.getElementById('app');
+    status = document.getElementById('status');
+    if (!app || !status) {
+      return; // not the Waxwing shell
+    }
+    styled().then(function () {
+      paintSnapshot();
+      boot();
+    });
+  }
+
+  // The loader in <head> inserts this file at once when a service worker
+  // controls the page, and a script the memory cache holds (a reload) can
+  // run before the parser has reached #app.
+  if (document.readyState === 'loading') {
+    document.addEventListener('DOMContentLoaded', start, { once: true });
+  } else {
+    start();
+  }
 }());

@@ -361,8 +361,19 @@ func (tb *tab) fail(what string, err error) {
 		tb.screenshot("failed-" + tb.name)
 		view, _ := Eval[string](tb.Page, 5*time.Second, `(document.getElementById('view') || document.body || {}).outerHTML || ''`)
 		stacks, _ := Eval[string](tb.Page, 5*time.Second, `typeof __waxwingStacks === 'function' ? __waxwingStacks() : ''`)
-		tb.t.Logf("%s: #view:\n%s\nconsole:\n%s\nWebSocket:\n%s\ngoroutines:\n%s", tb.name, tailLines(truncate(view, 6000), 80),
-			tailLines(tb.Console(), 60), tb.wsLog(), truncate(stacks, 30000))
+		// How far the page booted: the shell's loader's elements, #app's
+		// attributes, the boot marks.
+		boot, _ := Eval[string](tb.Page, 5*time.Second, `JSON.stringify({
+			loaded: Array.from(document.querySelectorAll('head script[src], head link[rel=stylesheet]')).map(e => e.outerHTML),
+			app: Object.fromEntries(Array.from((document.getElementById('app') || {attributes: []}).attributes).map(a => [a.name, a.value])),
+			controlled: !!(navigator.serviceWorker && navigator.serviceWorker.controller),
+			marks: performance.getEntriesByType('mark').concat(performance.getEntriesByType('paint')).map(m => m.name + ' ' + Math.round(m.startTime)),
+			resources: performance.getEntriesByType('resource').map(r => r.name.split('/').pop() + ' ' + Math.round(r.startTime) + '→' + Math.round(r.responseEnd)),
+			sheets: document.styleSheets.length,
+			styled: typeof window.waxwingStyled,
+		})`)
+		tb.t.Logf("%s: #view:\n%s\nboot: %s\nconsole:\n%s\nWebSocket:\n%s\ngoroutines:\n%s", tb.name, tailLines(truncate(view, 6000), 80),
+			boot, tailLines(tb.Console(), 60), tb.wsLog(), truncate(stacks, 30000))
 	}
 	tb.t.Fatalf("%s: %s: %v", tb.name, what, err)
 }

@@ -144,8 +144,8 @@ func TestShell(t *testing.T) {
 // TestShellLoader: the shell's markup asks for no script or stylesheet, so
 // that nothing is fetched, parsed or compiled for the app before the first
 // paint; ShellScript, in <head>, loads app.css, wasm_exec.js and boot.js
-// from the asset base, in that order, and marks the stylesheet settled for
-// boot.js.
+// from the asset base, in that order, and tells boot.js when the stylesheet
+// has settled.
 func TestShellLoader(t *testing.T) {
 	t.Parallel()
 	out := render(t, ui.ShellProps{AssetBase: "/static/abc/"})
@@ -164,7 +164,7 @@ func TestShellLoader(t *testing.T) {
 		}
 		last = i
 	}
-	for _, want := range []string{"data-asset-base", "async = false", "'app-css'", "data-settled", "'paint'", "sw.controller", "compileStreaming", "waxwingCompiled", "'waxwing:paint'"} {
+	for _, want := range []string{"data-asset-base", "async = false", "'app-css'", "waxwingStyled", "'paint'", "sw.controller", "compileStreaming", "waxwingCompiled", "'waxwing:paint'"} {
 		if !strings.Contains(ui.ShellScript, want) {
 			t.Errorf("ShellScript lacks %s", want)
 		}

@@ -25,8 +25,8 @@ import _ "embed"
 // the scripts to arrive and run.
 //
 // Scripts inserted so do not wait for a stylesheet as parser-inserted ones
-// do; the stylesheet's <link id="app-css"> gets data-settled when it has
-// loaded or failed, and boot.js waits for that before it paints.
+// do; window.waxwingStyled resolves when the stylesheet has loaded or
+// failed, and boot.js waits for it before it paints.
 //
 //go:embed shellload.js
 var ShellScript string

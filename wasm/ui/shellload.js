@@ -25,9 +25,10 @@
     css.id = 'app-css';
     css.rel = 'stylesheet';
     css.href = base + 'app.css';
-    var settled = function () { css.setAttribute('data-settled', ''); };
-    css.addEventListener('load', settled);
-    css.addEventListener('error', settled);
+    window.waxwingStyled = new Promise(function (resolve) {
+      css.addEventListener('load', resolve);
+      css.addEventListener('error', resolve);
+    });
     document.head.appendChild(css);
     ['wasm_exec.js', 'boot.js'].forEach(function (name) {
       var s = document.createElement('script');
