@@ -133,13 +133,11 @@ func TestRelayHandover(t *testing.T) {
 	if tok, err := fc1.next(); !errors.Is(err, io.EOF) {
 		t.Fatalf("old connection: %.80q, %v; want its end", tok.Raw, err)
 	}
-	start := time.Now()
+	// Then it is forwarded (within handoverWait: not a timing claim, the
+	// bound of a failure), and the old browser connection is ended.
 	fc1.conn.Close()
 	fc2.expect(t, auth)
-	if d := time.Since(start); d > 3*time.Second {
-		t.Errorf("forwarded %v after the server closed the old connection", d)
-	}
-	br1.expectClosed(time.Second)
+	br1.expectClosed(10 * time.Second)
 	_ = br2
 }
 
