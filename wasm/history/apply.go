@@ -93,7 +93,9 @@ func (e *Engine) heldByArchiveID(tx store.Tx, id, from string, m *stanza.Message
 		return held, ok, id, err
 	}
 	cid := collisionID(id, m)
-	e.log.Info("the archive gave one id to two messages", "archive_id", id, "kept_as", cid)
+	// Debug: every page that holds the pair, and both the placement and
+	// the apply of each, come here again.
+	e.log.Debug("the archive gave one id to two messages", "archive_id", id, "kept_as", cid)
 	held, ok, err = tx.MessageByArchiveID(e.cfg.Self, cid)
 	return held, ok, cid, err
 }
