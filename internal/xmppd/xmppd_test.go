@@ -199,8 +199,13 @@ func TestRestart(t *testing.T) {
 			}
 			login(t, s, "alice", "alice pass")
 			login(t, s, "carol", "carol pass")
+			// Prosody's data may live in memory (/dev/shm), linked from Dir.
+			data, _ := filepath.EvalSymlinks(filepath.Join(s.Dir, "prosody", "data"))
 			if err := s.Stop(ctx); err != nil {
 				t.Fatal(err)
+			}
+			if _, err := os.Stat(data); data != "" && os.Getenv(xmppd.KeepEnv) != "1" && !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("Prosody's data %s not removed: %v", data, err)
 			}
 			if err := s.Stop(ctx); err != nil {
 				t.Fatalf("second Stop: %v", err)
