@@ -111,9 +111,12 @@ func (r catchUpRow) report(b *testing.B, iterations int) {
 //   - raw-mam: the anchor; a bare session pages through the archive the
 //     engine's way and keeps nothing (rawFetch).
 //   - memory: the engine on the memory store, natively.
+//   - raw-mam-chromium and memory-chromium: the same two in wasm, in
+//     headless Chromium: the browser's anchors, what the wasm's parsing and
+//     engine allow without IndexedDB.
 //   - indexeddb-chromium: the engine on IndexedDB in headless Chromium
 //     (BenchmarkIndexedDBCatchUp in indexeddb_js_test.go), through its own
-//     bridge and proxy.
+//     bridge and proxy, as each Chromium row.
 //
 // After the rows it prints a table with the ratios of this run. The server
 // is Prosody with its archive in SQLite (storage = "sql") and
@@ -203,28 +206,32 @@ func BenchmarkCatchUp(b *testing.B) {
 		row.report(b, iterations)
 		rows["memory"] = row
 	})
-	b.Run("indexeddb-chromium", func(b *testing.B) {
-		var row catchUpRow
-		iterations := 0
-		for b.Loop() {
-			// Each run's page has an origin of its own: a bridge of its own.
-			pb := newPageBridge(b, srv)
-			fig := runBrowserCatchUp(b, pb, alice.JID, alice.Password, n)
-			row.msgs, row.pages, row.secs = row.msgs+fig.msgs, row.pages+fig.pages, row.secs+fig.secs
-			row.txs, row.storeSecs = row.txs+fig.txs, row.storeSecs+fig.storeSecs
-			row.wire += pb.total()
-			pb.close()
-			iterations++
+	// The browser's rows: the anchors first (the bare fetch, then the engine
+	// on the memory store, both in wasm), then IndexedDB.
+	for _, into := range []string{"raw", "memory", "indexeddb"} {
+		name := into + "-chromium"
+		if into == "raw" {
+			name = "raw-mam-chromium"
 		}
-		row.report(b, iterations)
-		rows["indexeddb-chromium"] = row
-	})
+		b.Run(name, func(b *testing.B) {
+			var row catchUpRow
+			iterations := 0
+			for b.Loop() {
+				// Each run's page has an origin of its own: a bridge of its own.
+				pb := newPageBridge(b, srv)
+				fig := runBrowserCatchUp(b, pb, into, alice.JID, alice.Password, n)
+				row.msgs, row.pages, row.secs = row.msgs+fig.msgs, row.pages+fig.pages, row.secs+fig.secs
+				row.txs, row.storeSecs = row.txs+fig.txs, row.storeSecs+fig.storeSecs
+				row.wire += pb.total()
+				pb.close()
+				iterations++
+			}
+			row.report(b, iterations)
+			rows[name] = row
+		})
+	}
 	printCatchUpTable(n, rows)
 }
-
-// history250 is the engine's default page size, asked by the raw fetch too
-// (Prosody answers at most max_archive_query_results, 50 by default).
-const history250 = 250
 
 func printCatchUpTable(n int, rows map[string]catchUpRow) {
 	if len(rows) == 0 {
@@ -236,8 +243,8 @@ func printCatchUpTable(n int, rows map[string]catchUpRow) {
 		server += fmt.Sprintf(" (storage %s, max_archive_query_results %d)", catchUpStorage(), catchUpMaxResults())
 	}
 	fmt.Fprintf(&sb, "\nCatch-up of a %d-message archive on %s by a fresh device; ratios to the rows of this run:\n\n", n, server)
-	sb.WriteString("| row | msgs/s | wire B/msg | pages | store msgs/s | store txs | msgs/s ÷ raw-mam | msgs/s ÷ memory | store msgs/s ÷ memory | wire ÷ raw-mam |\n")
-	sb.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	sb.WriteString("| row | msgs/s | wire B/msg | pages | store msgs/s | store txs | msgs/s ÷ raw-mam | msgs/s ÷ raw-mam-chromium | msgs/s ÷ memory | store msgs/s ÷ memory | wire ÷ raw-mam |\n")
+	sb.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	ratio := func(x float64, anchor string, f func(catchUpRow) float64) string {
 		a, ok := rows[anchor]
 		if !ok || f(a) == 0 || x == 0 {
@@ -245,7 +252,7 @@ func printCatchUpTable(n int, rows map[string]catchUpRow) {
 		}
 		return fmt.Sprintf("%.2f", x/f(a))
 	}
-	for _, name := range []string{"raw-mam", "memory", "indexeddb-chromium"} {
+	for _, name := range []string{"raw-mam", "memory", "raw-mam-chromium", "memory-chromium", "indexeddb-chromium"} {
 		r, ok := rows[name]
 		if !ok || r.msgs == 0 {
 			continue
@@ -255,8 +262,9 @@ func printCatchUpTable(n int, rows map[string]catchUpRow) {
 		if r.storeSecs > 0 {
 			storeRate, txs = fmt.Sprintf("%.0f", r.storeRate()), fmt.Sprintf("%.0f", float64(r.txs)*per)
 		}
-		fmt.Fprintf(&sb, "| %s | %.0f | %.1f | %.0f | %s | %s | %s | %s | %s | %s |\n", name, r.rate(), r.perMsg(), float64(r.pages)*per,
-			storeRate, txs, ratio(r.rate(), "raw-mam", catchUpRow.rate), ratio(r.rate(), "memory", catchUpRow.rate),
+		fmt.Fprintf(&sb, "| %s | %.0f | %.1f | %.0f | %s | %s | %s | %s | %s | %s | %s |\n", name, r.rate(), r.perMsg(), float64(r.pages)*per,
+			storeRate, txs, ratio(r.rate(), "raw-mam", catchUpRow.rate), ratio(r.rate(), "raw-mam-chromium", catchUpRow.rate),
+			ratio(r.rate(), "memory", catchUpRow.rate),
 			ratio(r.storeRate(), "memory", catchUpRow.storeRate), ratio(r.perMsg(), "raw-mam", catchUpRow.perMsg))
 	}
 	// Straight to stdout: a parent benchmark's b.Log is not shown when it

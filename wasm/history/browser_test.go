@@ -59,12 +59,13 @@ type browserFigures struct {
 }
 
 // runBrowserCatchUp runs BenchmarkIndexedDBCatchUp once in a fresh
-// Chromium (a fresh profile: a new device) and returns the figures it
+// Chromium (a fresh profile: a new device), catching up into "indexeddb",
+// "memory" or "raw" (its -history.store), and returns the figures it
 // printed.
-func runBrowserCatchUp(b *testing.B, pb *pageBridge, jid, password string, n int) browserFigures {
+func runBrowserCatchUp(b *testing.B, pb *pageBridge, into, jid, password string, n int) browserFigures {
 	b.Helper()
 	out := wasmtest.Config{Timeout: 10 * time.Minute, Quiet: true}.Run(b, ".", "-test.run=^$",
-		"-test.bench=^BenchmarkIndexedDBCatchUp$", "-test.benchtime=1x",
+		"-test.bench=^BenchmarkIndexedDBCatchUp$", "-test.benchtime=1x", "-history.store="+into,
 		"-history.control="+pb.controlURL(), "-history.jid="+jid, "-history.password="+password,
 		"-history.want="+strconv.Itoa(n))
 	fig, err := parseCatchUpLine(out)
@@ -73,7 +74,7 @@ func runBrowserCatchUp(b *testing.B, pb *pageBridge, jid, password string, n int
 	}
 	for line := range strings.Lines(out) {
 		if strings.HasPrefix(line, "catch-up-detail: ") {
-			fmt.Print(strings.Replace(line, "catch-up-detail:", "catch-up-detail (indexeddb):", 1))
+			fmt.Print(strings.Replace(line, "catch-up-detail:", "catch-up-detail ("+into+"-chromium):", 1))
 		}
 	}
 	return fig

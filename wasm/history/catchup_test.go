@@ -174,6 +174,10 @@ func stored(ctx context.Context, st store.Store) (map[string][]archived, int, er
 	return out, n, nil
 }
 
+// history250 is the engine's default page size, asked by the raw fetch too
+// (Prosody answers at most max_archive_query_results, 50 by default).
+const history250 = 250
+
 // rawFetch is the anchor of the catch-up figures: it pages through the
 // whole archive of acct the way the engine does (the newest page, then
 // before the oldest result held, pageSize results asked per page) on a

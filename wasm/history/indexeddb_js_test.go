@@ -30,6 +30,7 @@ var (
 	flagPassword = flag.String("history.password", "", "its password")
 	flagPeer     = flag.String("history.peer", "", "bare JID of the peer the archive's messages are exchanged with")
 	flagWant     = flag.Int("history.want", 0, "messages the archive holds")
+	flagStore    = flag.String("history.store", "indexeddb", "what BenchmarkIndexedDBCatchUp catches up into: indexeddb, memory (the engine on the memory store, in wasm) or raw (the bare fetch, no engine nor store)")
 )
 
 // browserAccount returns the account the native driver passed, or skips
@@ -196,6 +197,10 @@ func TestIndexedDBHistory(t *testing.T) {
 // time went ("catch-up-detail:", spyStore); only the
 // catch-up is timed (from starting the client to the archive's start in
 // the store), not opening, checking or deleting the database.
+//
+// -history.store=memory runs the engine on the memory store instead and
+// -history.store=raw the bare fetch (rawFetch): the anchors of the same
+// page, which say what the wasm's own work allows without IndexedDB.
 func BenchmarkIndexedDBCatchUp(b *testing.B) {
 	acct := browserAccount(b)
 	want := *flagWant
@@ -203,8 +208,37 @@ func BenchmarkIndexedDBCatchUp(b *testing.B) {
 	for b.Loop() {
 		b.StopTimer()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		if *flagStore == "raw" {
+			b.StartTimer()
+			t0 := time.Now()
+			got, pages, err := rawFetch(ctx, acct, history250)
+			secs := time.Since(t0).Seconds()
+			b.StopTimer()
+			cancel()
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(got) != want {
+				b.Fatalf("the archive holds %d messages, want %d", len(got), want)
+			}
+			fmt.Printf("catch-up: msgs=%d secs=%.6f pages=%d store-secs=%.6f txs=%d\n", want, secs, pages, 0.0, 0)
+			b.ReportMetric(float64(want)/secs, "msgs/s")
+			i++
+			b.StartTimer()
+			continue
+		}
+		var st store.Store
+		var idb *store.IndexedDB
 		name := fmt.Sprintf("waxwing-catchup-%d-%d", time.Now().UnixNano(), i)
-		st := openDB(ctx, b, name)
+		switch *flagStore {
+		case "indexeddb":
+			idb = openDB(ctx, b, name)
+			st = idb
+		case "memory":
+			st = store.NewMemory()
+		default:
+			b.Fatalf("-history.store=%q: want indexeddb, memory or raw", *flagStore)
+		}
 		spy := newSpyStore(st)
 		ts := &timedStore{Store: spy}
 		b.StartTimer()
@@ -226,7 +260,9 @@ func BenchmarkIndexedDBCatchUp(b *testing.B) {
 		if _, n, err := stored(ctx, st); err != nil || n != want {
 			b.Fatalf("the store holds %d messages (%v), want %d", n, err, want)
 		}
-		deleteDB(b, st, name)
+		if idb != nil {
+			deleteDB(b, idb, name)
+		}
 		cancel()
 		txs, spent := ts.total()
 		fmt.Printf("catch-up: msgs=%d secs=%.6f pages=%d store-secs=%.6f txs=%d\n", want, secs, pages, spent.Seconds(), txs)

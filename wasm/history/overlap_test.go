@@ -254,3 +254,43 @@ func TestOverlapFindsExpiry(t *testing.T) {
 		t.Fatalf("messages %q", got)
 	}
 }
+
+// A new device's newest page, fetched within Config.Settle of its entries
+// (a device set up right after a burst), with older history still to
+// fetch: the next catch-up pages again from the page's first entry, not
+// from a start time below it. What lies below the range is FetchOlder's,
+// late entries with it; paging from below would hold every result until
+// the range is reached and commit them all in one transaction (thousands,
+// in the catch-up benchmark). Where the archive's start is held (the
+// tests above), the catch-up still pages from below the range.
+func TestRecheckNotBelowUnfetched(t *testing.T) {
+	e, st := newTestEngine(t)
+	ctx := context.Background()
+	out, err := e.afterBind(ctx, clientBound())
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := firstQuery(t, out)
+	feed(t, e, mamResult(q, "p1", "2026-11-21T11:00:00Z"), mamResult(q, "p2", "2026-11-21T11:00:01Z"),
+		mamResult(q, "p3", "2026-11-21T11:00:02Z"), mamFin(q, false))
+	arch, err := e.archive(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if arch.Recheck.IsZero() || arch.Below[0] != store.GapUnfetched {
+		t.Fatalf("want the newest page unsettled with older history unfetched: %+v", arch)
+	}
+	raw, err := e.newCatchUp(ctx, nil, settleChain{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := string(raw); !strings.Contains(s, "<after>p1</after>") || strings.Contains(s, "var='start'") {
+		t.Fatalf("the catch-up must page again after the range's first entry, not from below it: %s", s)
+	}
+	q2 := firstQuery(t, [][]byte{raw})
+	feed(t, e, mamResult(q2, "p2", "2026-11-21T11:00:01Z"), mamResult(q2, "p3", "2026-11-21T11:00:02Z"),
+		mamResult(q2, "p4", "2026-11-21T11:00:03Z"), mamFin(q2, true))
+	if got := bodies(all(t, st, "bob@x")); got != "m-p1 m-p2 m-p3 m-p4" {
+		t.Fatalf("messages %q", got)
+	}
+}

@@ -177,7 +177,7 @@ func (e *Engine) newCatchUp(ctx context.Context, meta []byte, chain settleChain)
 		if r.LastPos >= timeKey(keyFloor) && r.LastPos < store.Provisional {
 			q.base = posTime(r.LastPos).Add(time.Nanosecond)
 			if !arch.Recheck.IsZero() {
-				q.recheckFrom(arch.Recheck, e.cfg.Overlap)
+				q.recheckFrom(arch.Recheck, e.cfg.Overlap, r, arch.Below[len(arch.Below)-1] == store.GapUnfetched)
 			}
 		}
 	} else {
@@ -220,11 +220,25 @@ func (q *query) overlap(r store.Range, overlap time.Duration) {
 // newest entries (Archive.Recheck): an entry just below it that the archive
 // made visible late is fetched, and placed below it. The pages from there
 // come before anything held: their results wait for the first entry held.
-func (q *query) recheckFrom(at time.Time, overlap time.Duration) {
+//
+// Where older history below r, the range paged, is still to fetch
+// (unfetchedBelow), what lies below r is FetchOlder's, late entries with
+// it: q then pages again from r's first entry, never below it. Paging from
+// a start time below a range young enough to be unsettled would otherwise
+// fetch everything the archive got in the overlap before it, hold it all
+// until the range is reached, and commit it at once (a new device just
+// after a burst: thousands of results in one transaction).
+func (q *query) recheckFrom(at time.Time, overlap time.Duration, r store.Range, unfetchedBelow bool) {
 	q.base = at
 	from := at.Truncate(time.Second).Add(-overlap)
 	if q.after == "" && !q.start.IsZero() && !q.start.After(from) {
 		return // the overlap already starts there
+	}
+	// As in overlap: a position keyed by time is at most a second's ties
+	// away from its entry's time.
+	if unfetchedBelow && r.FirstPos >= timeKey(from.Add(-2*time.Second)) {
+		q.after, q.start, q.prev = r.First, time.Time{}, r.FirstPos
+		return
 	}
 	q.after, q.start, q.prev = "", from, 0
 }
