@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -88,17 +89,51 @@ func collisionID(archiveID string, m *stanza.Message) string {
 // (from: m's sender), if any, and the archive id m is to be kept under: id,
 // or, where another message holds id, collisionID.
 func (e *Engine) heldByArchiveID(tx store.Tx, id, from string, m *stanza.Message) (store.Message, bool, string, error) {
-	held, ok, err := tx.MessageByArchiveID(e.cfg.Self, id)
-	if err != nil || !ok || sameArchived(held, from, m) {
+	return heldUnder(e, "messages", id, m, func(a string) (store.Message, bool, error) { return tx.MessageByArchiveID(e.cfg.Self, a) },
+		func(held store.Message) bool { return sameArchived(held, from, m) })
+}
+
+// heldEditByArchiveID is heldByArchiveID for an edit (a correction,
+// retraction or reaction, stored apart from messages): an edit stored under
+// the id from another sender, or with another origin-id (its key), is
+// another edit the archive gave the same id.
+func (e *Engine) heldEditByArchiveID(tx store.Tx, id, from string, m *stanza.Message) (store.Edit, bool, string, error) {
+	return heldUnder(e, "edits", id, m, func(a string) (store.Edit, bool, error) { return tx.EditByArchiveID(e.cfg.Self, a) },
+		func(held store.Edit) bool { return sameEdit(held, from, m) })
+}
+
+// heldUnder looks up (look) what is stored under the archive id for m, and
+// returns it and the id m is kept under: id, unless what holds id is not m
+// (same), then collisionID.
+func heldUnder[T any](e *Engine, what, id string, m *stanza.Message, look func(string) (T, bool, error), same func(T) bool) (T, bool, string, error) {
+	held, ok, err := look(id)
+	if err != nil || !ok || same(held) {
 		return held, ok, id, err
 	}
 	cid := collisionID(id, m)
 	// Debug: every page that holds the pair, and both the placement and
 	// the apply of each, come here again.
-	e.log.Debug("the archive gave one id to two messages", "archive_id", id, "kept_as", cid)
-	held, ok, err = tx.MessageByArchiveID(e.cfg.Self, cid)
+	e.log.Debug("the archive gave one id to two "+what, "archive_id", id, "kept_as", cid)
+	held, ok, err = look(cid)
 	return held, ok, cid, err
 }
+
+// sameEdit reports whether held, the edit stored under an archive id, is
+// m (from: its sender's bare JID): the same sender, and, where m has an
+// origin-id and held was keyed by one (editKey), the same. Pure.
+func sameEdit(held store.Edit, from string, m *stanza.Message) bool {
+	if held.From != from {
+		return false
+	}
+	if m.OriginID == "" || !strings.HasPrefix(held.Key, "e:") {
+		return true
+	}
+	return held.Key == editKey(from, m.OriginID)
+}
+
+// editKey is the key of an edit with an origin-id: deduplicated by sender
+// and origin-id, as messages are.
+func editKey(from, originID string) string { return "e:" + from + "/" + originID }
 
 // senderOf is the bare JID a message is from: the account itself when
 // it has no from (the own server's copy of what the account sent).
@@ -265,10 +300,12 @@ func (e *Engine) applyEdit(tx store.Tx, it item, from, conv string, touched map[
 	}
 	key := ""
 	if it.archiveID != "" {
-		ed.ArchiveBy, ed.ArchiveID = e.cfg.Self, it.archiveID
-		if old, ok, err := tx.EditByArchiveID(e.cfg.Self, it.archiveID); err != nil {
+		old, ok, id, err := e.heldEditByArchiveID(tx, it.archiveID, from, m)
+		if err != nil {
 			return err
-		} else if ok {
+		}
+		ed.ArchiveBy, ed.ArchiveID = e.cfg.Self, id
+		if ok {
 			key = old.Key
 			if !it.confirm || old.Pos < store.Provisional {
 				return nil
@@ -276,7 +313,7 @@ func (e *Engine) applyEdit(tx store.Tx, it item, from, conv string, touched map[
 		}
 	}
 	if key == "" && m.OriginID != "" {
-		key = "e:" + from + "/" + m.OriginID
+		key = editKey(from, m.OriginID)
 		if old, ok, err := tx.Edit(key); err != nil {
 			return err
 		} else if ok && (!it.confirm || old.Pos < store.Provisional) && (old.ArchiveID != "" || it.archiveID == "") {

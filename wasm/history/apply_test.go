@@ -362,3 +362,35 @@ func TestArchiveIDCollision(t *testing.T) {
 		}
 	}
 }
+
+// Two edits (here corrections, from two senders) that the archive gave one
+// id: both are kept, the second under id/origin-id, as two messages are
+// (TestArchiveIDCollision); edits were looked up by archive id alone, and
+// the second was dropped as a copy of the first.
+func TestArchiveIDCollisionEdits(t *testing.T) {
+	const id, at = "1795253734740980", "2026-11-21T11:00:00.74098Z"
+	result := func(q, resultID, stamp, from, origin, body, replace string) string {
+		inner := chat(from, origin, origin, body)
+		if replace != "" {
+			inner = strings.Replace(inner, "</message>", "<replace xmlns='urn:xmpp:message-correct:0' id='"+replace+"'/></message>", 1)
+		}
+		return "<message xmlns='jabber:client' to='" + self + "/web'><result xmlns='urn:xmpp:mam:2' queryid='" + q + "' id='" + resultID +
+			"'><forwarded xmlns='urn:xmpp:forward:0'><delay xmlns='urn:xmpp:delay' stamp='" + stamp + "'/>" +
+			inner + "</forwarded></result></message>"
+	}
+	e, st := newTestEngine(t)
+	for range 2 { // paged again: nothing doubles
+		q := bindQuery(t, e)
+		feed(t, e,
+			result(q, "1795253734000001", "2026-11-21T11:00:00.000001Z", "bob@x/b", "ob", "from bob", ""),
+			result(q, "1795253734000002", "2026-11-21T11:00:00.000002Z", "carol@x/c", "oc", "from carol", ""),
+			result(q, id, at, "bob@x/b", "ob2", "from bob, corrected", "ob"),
+			result(q, id, at, "carol@x/c", "oc2", "from carol, corrected", "oc"),
+			mamFin(q, true))
+	}
+	for peer, want := range map[string]string{"bob@x": "from bob, corrected", "carol@x": "from carol, corrected"} {
+		if got := bodies(all(t, st, peer)); got != want {
+			t.Errorf("%s holds %q, want %q", peer, got, want)
+		}
+	}
+}

@@ -692,7 +692,7 @@ func (e *Engine) commitPage(ctx context.Context, qq *query, results []result, fi
 // messages (one lookup per result: a catch-up's cost is its lookups).
 func (e *Engine) placedAt(tx store.Tx, r result) (store.Pos, bool, error) {
 	if isEdit(r.msg) {
-		ed, ok, err := tx.EditByArchiveID(e.cfg.Self, r.id)
+		ed, ok, _, err := e.heldEditByArchiveID(tx, r.id, e.senderOf(r.msg), r.msg)
 		return ed.Pos, ok && ed.Pos < store.Provisional, err
 	}
 	m, ok, _, err := e.heldByArchiveID(tx, r.id, e.senderOf(r.msg), r.msg)
