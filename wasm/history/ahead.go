@@ -31,7 +31,7 @@ func (e *Engine) askAhead(q *query, results []result, fin stanza.MAMFin) *query 
 		e.mu.Unlock()
 		return nil
 	}
-	p := &query{kind: older, before: results[0].id, done: make(chan struct{})}
+	p := &query{kind: older, before: results[0].id, beforeAt: stamp(results[0].msg), done: make(chan struct{})}
 	e.ahead = p
 	e.mu.Unlock()
 	if err := e.send(e.request(p)); err != nil {

@@ -294,3 +294,51 @@ func TestRecheckNotBelowUnfetched(t *testing.T) {
 		t.Fatalf("messages %q", got)
 	}
 }
+
+func TestRSMBound(t *testing.T) {
+	at := at("2026-11-21T11:00:00.74098Z") // 1795258800740980 µs
+	for _, tc := range []struct {
+		name  string
+		id    string
+		at    time.Time
+		older bool
+		want  string
+	}{
+		{"ejabberd: after the id's microsecond less one", "1795258800740980", at, false, "1795258800740979"},
+		{"ejabberd: before the id's microsecond plus one", "1795258800740980", at, true, "1795258800740981"},
+		{"an id that is not the entry's time", "1795258800740981", at, false, "1795258800740981"},
+		{"time not known", "1795258800740980", time.Time{}, false, "1795258800740980"},
+		{"Prosody's ids", "5e1ad43e-0d6a-4b9c-9b5f-2a3c4d5e6f70", at, false, "5e1ad43e-0d6a-4b9c-9b5f-2a3c4d5e6f70"},
+		{"a leading zero is not the same id", "01795258800740980", at, false, "01795258800740980"},
+		{"no id", "", at, true, ""},
+	} {
+		if got := rsmBound(tc.id, tc.at, tc.older); got != tc.want {
+			t.Errorf("%s: rsmBound(%q) = %q, want %q", tc.name, tc.id, got, tc.want)
+		}
+	}
+}
+
+func TestTimeIDPos(t *testing.T) {
+	at := at("2026-11-21T11:00:00.74098Z") // 1795258800740980 µs
+	k := timeKey(at)
+	a, okA := timeIDPos("1795258800740980", at, "bob@x", "o1")
+	b, okB := timeIDPos("1795258800740980", at, "carol@x", "o2")
+	a2, _ := timeIDPos("1795258800740980", at, "bob@x", "o1")
+	switch {
+	case !okA || !okB:
+		t.Fatal("ejabberd's ids (the entry's time in microseconds) have a position of their own")
+	case a == b:
+		t.Errorf("two entries of one microsecond share position %d", a)
+	case a != a2:
+		t.Errorf("the position depends on more than the entry: %d, then %d", a, a2)
+	case a <= k || b <= k || a-k >= keySpread/2 || b-k >= keySpread/2:
+		t.Errorf("positions %d, %d outside the microsecond's half key above %d", a, b, k)
+	case !keyTime(a).Equal(at) || !keyTime(b).Equal(at):
+		t.Errorf("keyTime does not give back the microsecond: %s, %s", keyTime(a), keyTime(b))
+	}
+	for _, id := range []string{"1795258800740981", "5e1ad43e-0d6a-4b9c-9b5f-2a3c4d5e6f70", ""} {
+		if _, ok := timeIDPos(id, at, "bob@x", "o1"); ok {
+			t.Errorf("id %q is not its entry's time: placed in archive order, not by timeIDPos", id)
+		}
+	}
+}

@@ -9,6 +9,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"strconv"
 	"sync"
 	"time"
 
@@ -27,12 +29,14 @@ const (
 
 // query is one archive query in flight and its buffered results.
 type query struct {
-	id      string
-	kind    queryKind
-	after   string    // forward: the archive id paged after ("" from the start)
-	start   time.Time // forward, the overlap's first page: from this archive time
-	before  string    // older: the archive id paged before
-	expired bool      // forward: the position had expired; a new range starts
+	id     string
+	kind   queryKind
+	after  string    // forward: the archive id paged after ("" from the start)
+	start  time.Time // forward, the overlap's first page: from this archive time
+	before string    // older: the archive id paged before
+	// beforeAt is the archive time of before's entry, if known (rsmBound).
+	beforeAt time.Time
+	expired  bool // forward: the position had expired; a new range starts
 	// prev is the position of the archive entry just before the next
 	// result (forward; 0: not known, the overlap's first page).
 	prev store.Pos
@@ -137,11 +141,11 @@ func (e *Engine) request(q *query) []byte {
 	q.asked = e.cfg.Now()
 	switch q.kind {
 	case forward:
-		mq.After, mq.Start = q.after, q.start
+		mq.After, mq.Start = rsmBound(q.after, keyTime(q.prev), false), q.start
 	case latest:
 		mq.LastPage = true
 	case older:
-		mq.Before = q.before
+		mq.Before = rsmBound(q.before, q.beforeAt, true)
 	}
 	q.mu.Unlock()
 	e.mu.Lock()
@@ -243,6 +247,49 @@ func (q *query) recheckFrom(at time.Time, overlap time.Duration, r store.Range, 
 	q.after, q.start, q.prev = "", from, 0
 }
 
+// keyTime is the archive time a position keyed by time holds, to the
+// nearest microsecond (an entry placed next to another of its microsecond
+// is a few positions away from its key: posAfter, posBefore), or zero for
+// any other position.
+func keyTime(p store.Pos) time.Time {
+	if p < timeKey(keyFloor) || p >= store.Provisional-keySpread {
+		return time.Time{}
+	}
+	return posTime(p + keySpread/2)
+}
+
+// rsmBound is the archive id a query pages after (forward) or before
+// (older) to page past the entry id, archived at at (zero: not known).
+// ejabberd 23.01 takes an entry's id from its time in microseconds, and
+// pages by comparing ids (mod_mam_mnesia's filter_by_rsm: id > after,
+// id < before; mod_mam_sql: timestamp > after): two entries it gave one id
+// (routed in the same microsecond; collisionID) are split by a page
+// boundary for good, the second never returned. Where id is its entry's
+// time in microseconds, the page is asked after id-1 (before id+1)
+// instead, which returns the entry again with any twin; the apply path
+// drops the copy. Any other id (Prosody's, and any server's that is not
+// its entry's time) is paged by as it is. Pure.
+func rsmBound(id string, at time.Time, older bool) string {
+	if !isTimeID(id, at) {
+		return id
+	}
+	n, _ := strconv.ParseInt(id, 10, 64)
+	if older {
+		return strconv.FormatInt(n+1, 10)
+	}
+	return strconv.FormatInt(n-1, 10)
+}
+
+// isTimeID reports whether id is at, its entry's archive time, in
+// microseconds since 1970 (ejabberd's ids). Pure.
+func isTimeID(id string, at time.Time) bool {
+	if id == "" || at.IsZero() {
+		return false
+	}
+	n, err := strconv.ParseInt(id, 10, 64)
+	return err == nil && n > 0 && n == at.UnixMicro() && strconv.FormatInt(n, 10) == id
+}
+
 // keyFloor: positions below its key are not archive times (page order,
 // before positions came from them).
 var keyFloor = time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -335,7 +382,7 @@ func (e *Engine) FetchOlder(ctx context.Context) (bool, error) {
 		case store.GapExpired:
 			return false, ErrExpired
 		}
-		q = &query{kind: older, before: arch.Ranges[0].First, done: make(chan struct{})}
+		q = &query{kind: older, before: arch.Ranges[0].First, beforeAt: keyTime(arch.Ranges[0].FirstPos), done: make(chan struct{})}
 		if err := e.send(e.request(q)); err != nil {
 			return false, err
 		}
@@ -559,7 +606,7 @@ func (e *Engine) commitPage(ctx context.Context, qq *query, results []result, fi
 				// below that entry, in archive order.
 				for i := first - 1; i >= 0; i-- {
 					if !held[i] {
-						pos[i] = posBefore(pos[i+1], stamp(results[i].msg))
+						pos[i] = e.placeBefore(pos[i+1], results[i])
 					}
 				}
 				below = first
@@ -576,7 +623,7 @@ func (e *Engine) commitPage(ctx context.Context, qq *query, results []result, fi
 			next := arch.Ranges[0].FirstPos
 			for i := n - 1; i >= 0; i-- {
 				if !held[i] {
-					pos[i] = posBefore(next, stamp(results[i].msg))
+					pos[i] = e.placeBefore(next, results[i])
 				}
 				next = pos[i]
 			}
@@ -599,7 +646,7 @@ func (e *Engine) commitPage(ctx context.Context, qq *query, results []result, fi
 					continue
 				}
 				if !held[i] {
-					pos[i] = posAfter(prev, stamp(r.msg), fallback)
+					pos[i] = e.placeAfter(prev, r, fallback)
 					if pos[i] < top && (r.msg.HasBody || len(r.msg.OOB) > 0) {
 						lateAt = append(lateAt, i) // if new (lateEntries)
 					}
@@ -743,6 +790,53 @@ func posAfter(prev store.Pos, at time.Time, fallback store.Pos) store.Pos {
 	default:
 		return fallback
 	}
+}
+
+// placeAfter places a result not held that follows the entry at prev in
+// archive order (posAfter), or, where its archive id is its time in
+// microseconds, at timeIDPos.
+func (e *Engine) placeAfter(prev store.Pos, r result, fallback store.Pos) store.Pos {
+	if p, ok := timeIDPos(r.id, stamp(r.msg), e.senderOf(r.msg), ownID(r.msg)); ok {
+		return p
+	}
+	return posAfter(prev, stamp(r.msg), fallback)
+}
+
+// placeBefore is placeAfter for a result that precedes the entry at next
+// (posBefore).
+func (e *Engine) placeBefore(next store.Pos, r result) store.Pos {
+	if p, ok := timeIDPos(r.id, stamp(r.msg), e.senderOf(r.msg), ownID(r.msg)); ok {
+		return p
+	}
+	return posBefore(next, stamp(r.msg))
+}
+
+// ownID is the id the sender gave m: its origin-id, else its id attribute.
+func ownID(m *stanza.Message) string {
+	if m.OriginID != "" {
+		return m.OriginID
+	}
+	return m.ID
+}
+
+// timeIDPos is the position of an entry whose archive id is its time in
+// microseconds (ejabberd 23.01: at, id; from and own: its sender and the
+// sender's id), and false for any other. Such an archive orders its
+// entries by time alone: entries of one microsecond, which it gives one id
+// (collisionID), come in either order, and one may show late. So the
+// position is the entry's own: its time key, and within the microsecond
+// an offset from its sender and own id. Every device gives every entry
+// the same position, whatever it saw first, and entries of one microsecond
+// the same order. The offset stays below half a key (keyTime rounds to the
+// microsecond). Pure.
+func timeIDPos(id string, at time.Time, from, own string) (store.Pos, bool) {
+	k := timeKey(at)
+	if k == 0 || !isTimeID(id, at) {
+		return 0, false
+	}
+	h := fnv.New32a()
+	h.Write([]byte(from + "\x00" + own))
+	return k + 1 + store.Pos(h.Sum32()%uint32(keySpread/2-1)), true
 }
 
 // posBefore places the archive entry that precedes the one at next in
