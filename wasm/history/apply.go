@@ -78,11 +78,7 @@ func sameArchived(held store.Message, from string, m *stanza.Message) bool {
 // (seen in the convergence test) share one. The sender's own id (its
 // origin-id, else its id attribute) tells them apart. Pure.
 func collisionID(archiveID string, m *stanza.Message) string {
-	own := m.OriginID
-	if own == "" {
-		own = m.ID
-	}
-	return archiveID + "/" + own
+	return archiveID + "/" + ownID(m)
 }
 
 // heldByArchiveID returns the message stored for m under the archive id
