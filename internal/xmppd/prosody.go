@@ -30,6 +30,9 @@ var compatModule []byte
 //go:embed mod_sasl2_sm_compat012.lua
 var smCompatModule []byte
 
+//go:embed mod_waxwing_hireslog.lua
+var hiresLogModule []byte
+
 type prosody struct {
 	s        *Server
 	dir      string // Dir/prosody
@@ -52,6 +55,9 @@ func newProsody(s *Server) (*prosody, error) {
 		return nil, err
 	}
 	err := os.WriteFile(filepath.Join(p.dir, "modules", "mod_sasl2_compat012.lua"), compatModule, 0o644)
+	if err == nil && s.opts.Debug {
+		err = os.WriteFile(filepath.Join(p.dir, "modules", "mod_waxwing_hireslog.lua"), hiresLogModule, 0o644)
+	}
 	if err == nil && s.opts.InlineSM {
 		err = os.WriteFile(filepath.Join(p.dir, "modules", "mod_sasl2_sm_compat012.lua"), smCompatModule, 0o644)
 	}
@@ -94,7 +100,8 @@ var prosodyCfg = template.Must(template.New("prosody").Funcs(template.FuncMap{"q
 data_path = {{q .DataDir}}
 log = {
 	info = {{q .InfoLog}};{{if .Debug}}
-	debug = {{q .DebugLog}};{{end}}
+	-- UTC, to the microsecond (mod_waxwing_hireslog), from the moment the module is loaded
+	{ to = "waxwing_hires"; filename = {{q .DebugLog}}; levels = { min = "debug" } };{{end}}
 }
 plugin_paths = { {{q .ModulesDir}}, {{q .SystemModules}} } -- own compat module first
 certificates = {{q .CertsDir}} -- empty: no automatic certificate discovery
@@ -135,7 +142,8 @@ modules_enabled = {
 	"carbons"; "pep"; "private"; "blocklist"; "vcard4"; "vcard_legacy";
 	"version"; "uptime"; "time"; "ping";
 	"mam"; "smacks"; "csi_simple"; "websocket";
-	"cloud_notify";{{if .SASL2}}
+	"cloud_notify";{{if .Debug}}
+	"waxwing_hireslog"; -- ours: the debug log's sink{{end}}{{if .SASL2}}
 	"sasl2"; "sasl2_bind2"; "sasl2_fast";
 	"sasl2_compat012"; -- ours: required on 0.12 by the three above{{if .InlineSM}}
 	"sasl2_sm"; "sasl2_sm_compat012"; -- inline XEP-0198; ours: mod_sasl2_sm needs it on 0.12{{else}}

@@ -78,7 +78,7 @@ type Options struct {
 	// keeps Prosody's default, 50. Ignored by ejabberd.
 	MaxArchiveQueryResults int
 	Users                  map[string]string                // user (localpart) -> password, registered before Start returns
-	Debug                  bool                             // prosody: also write debug.log; ejabberd: loglevel debug
+	Debug                  bool                             // prosody: also write debug.log (UTC, microseconds); ejabberd: loglevel debug
 	Logf                   func(format string, args ...any) // optional: one line per start/restart/stop, with timings
 }
 

@@ -84,6 +84,11 @@ const tokenRefreshBefore = 7 * 24 * time.Hour
 func Decide(f Features, st State, cred Credentials, now time.Time) (Plan, string, error) {
 	var why []string
 	resumable := st.SM.Resumable(now)
+	if st.SM.ID != "" && !resumable {
+		// Say so: a new session sends every unacknowledged stanza again.
+		why = append(why, fmt.Sprintf("SM session %s past its window (last known alive %v ago, max %v)",
+			st.SM.ID, now.Sub(st.SM.Since).Round(time.Millisecond), st.SM.Max))
+	}
 
 	if f.SASL2 == nil {
 		// Never send SASL2 to a server that did not offer it: ejabberd

@@ -76,7 +76,7 @@ func TestDecide(t *testing.T) {
 			nil, []string{"inline <resume/>", "Bind 2 as fallback"}},
 		{"SM session too old to resume", prosody, smExpired, pw,
 			Plan{SASL2: true, Mechanism: "SCRAM-SHA-1", RequestToken: "HT-SHA-256-NONE", Bind2: true, Carbons: true, CSI: true},
-			nil, nil},
+			nil, []string{"SM session sm1 past its window (last known alive 1h0m0s ago, max 10m0s)"}},
 		{"SASL2 without Bind 2", noBind2, State{}, pw,
 			Plan{SASL2: true, Mechanism: "SCRAM-SHA-1"},
 			nil, []string{"RFC 6120 resource binding"}},

@@ -1098,6 +1098,7 @@ func (s *Session) Done() <-chan struct{} { return s.done }
 // may have committed meanwhile (it only ever grows). s.mu is held, or the
 // session is not shared yet.
 func (s *Session) save(ctx context.Context) error {
+	s.heardAlive()
 	return s.cfg.Store.UpdateState(ctx, func(st *State) error {
 		in := st.SM.Inbound
 		sameSession := st.SM.ID == s.st.SM.ID
@@ -1111,6 +1112,32 @@ func (s *Session) save(ctx context.Context) error {
 		}
 		return nil
 	})
+}
+
+// heardAlive moves SMState.Since (when the session was last known alive,
+// which Decide measures the resumption window from) to when the server's
+// bytes last arrived on this connection, if later. The server starts its
+// window (XEP-0198 max: Prosody's smacks_hibernation_time) only once it
+// sees the connection gone, and a server that is sending is not gone; an
+// <a/> alone says too little: a busy server reads, and so acknowledges, the
+// client's stanzas late (Prosody reads each connection in 8 KB turns, so a
+// backlog delays every acknowledgement) while it keeps sending. Counting
+// from the last <a/> made a client that lost its link just then judge a
+// live session expired: it bound anew (Prosody replaces, and ends, the
+// hibernating session) and sent every unacknowledged stanza again without
+// asking the server what it had handled, which fed the server's backlog.
+// Only once SM is on for this connection: before that, bytes heard say
+// nothing of the stored session. s.mu is held, or the session is not
+// shared yet.
+func (s *Session) heardAlive() {
+	if !s.smOn {
+		return
+	}
+	if ns := s.heard.Load(); ns != 0 {
+		if t := time.Unix(0, ns); t.After(s.st.SM.Since) {
+			s.st.SM.Since = t
+		}
+	}
 }
 
 // ackEvery is how many handled stanzas go by before an unrequested <a/>;
