@@ -331,8 +331,8 @@ func TestTimeIDPos(t *testing.T) {
 		t.Errorf("two entries of one microsecond share position %d", a)
 	case a != a2:
 		t.Errorf("the position depends on more than the entry: %d, then %d", a, a2)
-	case a <= k || b <= k || a-k >= keySpread/2 || b-k >= keySpread/2:
-		t.Errorf("positions %d, %d outside the microsecond's half key above %d", a, b, k)
+	case a <= k || b <= k || a-k >= keySpread || b-k >= keySpread:
+		t.Errorf("positions %d, %d outside the microsecond above %d", a, b, k)
 	case !keyTime(a).Equal(at) || !keyTime(b).Equal(at):
 		t.Errorf("keyTime does not give back the microsecond: %s, %s", keyTime(a), keyTime(b))
 	}

@@ -247,15 +247,14 @@ func (q *query) recheckFrom(at time.Time, overlap time.Duration, r store.Range, 
 	q.after, q.start, q.prev = "", from, 0
 }
 
-// keyTime is the archive time a position keyed by time holds, to the
-// nearest microsecond (an entry placed next to another of its microsecond
-// is a few positions away from its key: posAfter, posBefore), or zero for
-// any other position.
+// keyTime is the archive time, to the microsecond, of a position keyed by
+// time (timeIDPos: above its key, within the microsecond), or zero for any
+// other position.
 func keyTime(p store.Pos) time.Time {
-	if p < timeKey(keyFloor) || p >= store.Provisional-keySpread {
+	if p < timeKey(keyFloor) || p >= store.Provisional {
 		return time.Time{}
 	}
-	return posTime(p + keySpread/2)
+	return posTime(p)
 }
 
 // rsmBound is the archive id a query pages after (forward) or before
@@ -827,8 +826,8 @@ func ownID(m *stanza.Message) string {
 // position is the entry's own: its time key, and within the microsecond
 // an offset from its sender and own id. Every device gives every entry
 // the same position, whatever it saw first, and entries of one microsecond
-// the same order. The offset stays below half a key (keyTime rounds to the
-// microsecond). Pure.
+// the same order, but for two whose offsets tie (one pair of such entries
+// in 1,023): those come in the store's order of keys. Pure.
 func timeIDPos(id string, at time.Time, from, own string) (store.Pos, bool) {
 	k := timeKey(at)
 	if k == 0 || !isTimeID(id, at) {
@@ -836,7 +835,7 @@ func timeIDPos(id string, at time.Time, from, own string) (store.Pos, bool) {
 	}
 	h := fnv.New32a()
 	h.Write([]byte(from + "\x00" + own))
-	return k + 1 + store.Pos(h.Sum32()%uint32(keySpread/2-1)), true
+	return k + 1 + store.Pos(h.Sum32()%uint32(keySpread-1)), true
 }
 
 // posBefore places the archive entry that precedes the one at next in
