@@ -269,24 +269,24 @@ func keyTime(p store.Pos) time.Time {
 // drops the copy. Any other id (Prosody's, and any server's that is not
 // its entry's time) is paged by as it is. Pure.
 func rsmBound(id string, at time.Time, older bool) string {
-	if !isTimeID(id, at) {
+	n, ok := timeID(id, at)
+	if !ok {
 		return id
 	}
-	n, _ := strconv.ParseInt(id, 10, 64)
 	if older {
 		return strconv.FormatInt(n+1, 10)
 	}
 	return strconv.FormatInt(n-1, 10)
 }
 
-// isTimeID reports whether id is at, its entry's archive time, in
-// microseconds since 1970 (ejabberd's ids). Pure.
-func isTimeID(id string, at time.Time) bool {
+// timeID returns id as a number, and whether it is at, its entry's
+// archive time, in microseconds since 1970 (ejabberd's ids). Pure.
+func timeID(id string, at time.Time) (int64, bool) {
 	if id == "" || at.IsZero() {
-		return false
+		return 0, false
 	}
 	n, err := strconv.ParseInt(id, 10, 64)
-	return err == nil && n > 0 && n == at.UnixMicro() && strconv.FormatInt(n, 10) == id
+	return n, err == nil && n > 0 && n == at.UnixMicro() && strconv.FormatInt(n, 10) == id
 }
 
 // keyFloor: positions below its key are not archive times (page order,
@@ -795,7 +795,7 @@ func posAfter(prev store.Pos, at time.Time, fallback store.Pos) store.Pos {
 // archive order (posAfter), or, where its archive id is its time in
 // microseconds, at timeIDPos.
 func (e *Engine) placeAfter(prev store.Pos, r result, fallback store.Pos) store.Pos {
-	if p, ok := timeIDPos(r.id, stamp(r.msg), e.senderOf(r.msg), ownID(r.msg)); ok {
+	if p, ok := e.ownPos(r); ok {
 		return p
 	}
 	return posAfter(prev, stamp(r.msg), fallback)
@@ -804,10 +804,21 @@ func (e *Engine) placeAfter(prev store.Pos, r result, fallback store.Pos) store.
 // placeBefore is placeAfter for a result that precedes the entry at next
 // (posBefore).
 func (e *Engine) placeBefore(next store.Pos, r result) store.Pos {
-	if p, ok := timeIDPos(r.id, stamp(r.msg), e.senderOf(r.msg), ownID(r.msg)); ok {
+	if p, ok := e.ownPos(r); ok {
 		return p
 	}
 	return posBefore(next, stamp(r.msg))
+}
+
+// ownPos is timeIDPos for a result; the sender and own id are worked out
+// only for an archive whose ids are times (not Prosody's: every result of a
+// catch-up comes here).
+func (e *Engine) ownPos(r result) (store.Pos, bool) {
+	at := stamp(r.msg)
+	if _, ok := timeID(r.id, at); !ok {
+		return 0, false
+	}
+	return timeIDPos(r.id, at, e.senderOf(r.msg), ownID(r.msg))
 }
 
 // ownID is the id the sender gave m: its origin-id, else its id attribute.
@@ -830,7 +841,7 @@ func ownID(m *stanza.Message) string {
 // in 1,023): those come in the store's order of keys. Pure.
 func timeIDPos(id string, at time.Time, from, own string) (store.Pos, bool) {
 	k := timeKey(at)
-	if k == 0 || !isTimeID(id, at) {
+	if _, ok := timeID(id, at); k == 0 || !ok {
 		return 0, false
 	}
 	h := fnv.New32a()
