@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"runtime"
 	"strings"
 	"sync"
@@ -118,6 +119,7 @@ type Session struct {
 	heard   atomic.Int64 // when bytes last arrived (Unix ns; read without mu)
 	lastA   uint32       // the inbound count last acknowledged to the server
 	rOwed   bool         // the server's <r/> is not answered yet (ackDue)
+	closing bool         // Close has begun: nothing more is written or counted
 	held    int          // elements read since an acknowledgement was held back
 	done    chan struct{}
 	err     error
@@ -211,6 +213,9 @@ func Connect(ctx context.Context, cfg Config, cred Credentials) (*Session, error
 
 // write sends elements, each as one WebSocket message (xmppws frames them).
 func (s *Session) write(els ...[]byte) error {
+	if s.closing {
+		return s.ended()
+	}
 	for _, e := range els {
 		n, err := s.ws.Write(e)
 		if !s.ready {
@@ -594,10 +599,8 @@ func (s *Session) acked(ctx context.Context, out []Outgoing) {
 func (s *Session) SendTransient(raw []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	select {
-	case <-s.done:
-		return fmt.Errorf("%w: %w", ErrSessionEnded, s.err)
-	default:
+	if err := s.ended(); err != nil {
+		return err
 	}
 	if s.smOn {
 		s.st.SM.Outbound++
@@ -811,10 +814,8 @@ var ErrSessionEnded = errors.New("the session has ended")
 func (s *Session) Send(ctx context.Context, raw []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	select {
-	case <-s.done:
-		return fmt.Errorf("%w: %w", ErrSessionEnded, s.err)
-	default:
+	if err := s.ended(); err != nil {
+		return err
 	}
 	n, out := len(s.st.SM.Unacked), s.st.SM.Outbound
 	if s.smOn {
@@ -931,6 +932,11 @@ func (s *Session) serve(ctx context.Context) error {
 				return &ConnectError{Kind: ErrProtocol, Err: err}
 			}
 			s.mu.Lock()
+			if s.closing {
+				// Close cleared the counts this would be checked against.
+				s.mu.Unlock()
+				break
+			}
 			if serialAfter(h, s.st.SM.Outbound) {
 				// XEP-0198 §4: handled-count-too-high. Either side miscounts;
 				// trusting it would drop stanzas that were never acknowledged.
@@ -956,6 +962,12 @@ func (s *Session) serve(ctx context.Context) error {
 				return &ConnectError{Kind: ErrProtocol, Err: err}
 			}
 			s.mu.Lock()
+			if s.closing {
+				// An answer to the <enable/> that Close overtook: the
+				// session is ended, not to be resumed.
+				s.mu.Unlock()
+				break
+			}
 			// XEP-0198 §4: both sides count from here. Stanzas handled
 			// before it (carbons, which Bind 2 enables inline, flow from
 			// the SASL2 <success> on) are not in the server's count.
@@ -1018,6 +1030,9 @@ func (s *Session) serve(ctx context.Context) error {
 // session state, and Prosody asks again as soon as one arrives. Nothing is
 // acknowledged before its count is stored. s.mu is held.
 func (s *Session) ackDue(ctx context.Context) error {
+	if s.closing {
+		return nil // the stream is ended: no <a/> may follow it
+	}
 	h := s.st.SM.Inbound
 	if !s.rOwed && !(s.smCount && h-s.lastA >= ackEvery) {
 		return nil
@@ -1059,19 +1074,47 @@ func (s *Session) saveAndAck(ctx context.Context) error {
 }
 
 // Close ends the session cleanly: the server ends it too (no resumption).
+// The serve loop may still read what the server sent before it saw the end
+// (stanzas, which the handler stores, and an <a/> counting stanzas that
+// the cleared state no longer holds): it ignores Stream Management from
+// then on and writes nothing more. Closing a session the server has
+// already closed, or closing twice, is not an error.
 func (s *Session) Close() error {
 	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closing = true
 	s.st.SM = SMState{}
 	err := s.save(context.Background())
-	s.mu.Unlock()
 	// RFC 7395 §3.6: <close/> (xmppws writes it for </stream:stream>)
 	// ends the session on the server too, so it is not kept for resumption.
 	_, _ = s.ws.Write([]byte("</stream:stream>"))
+	s.mu.Unlock()
 	cerr := s.ws.Close()
+	if errors.Is(cerr, net.ErrClosed) {
+		// The serve loop dropped the link first, having read the server's
+		// own end of the stream (the answer to ours, or its own).
+		cerr = nil
+	}
 	if err != nil {
 		return err
 	}
 	return cerr
+}
+
+// ended says why nothing more may be sent (nil: it may). s.mu is held.
+func (s *Session) ended() error {
+	select {
+	case <-s.done:
+		return fmt.Errorf("%w: %w", ErrSessionEnded, s.err)
+	default:
+	}
+	if s.closing {
+		return fmt.Errorf("%w: closed", ErrSessionEnded)
+	}
+	return nil
 }
 
 // Drop cuts the link without closing the stream, as a lost network does: the
