@@ -15,6 +15,18 @@ type BatchHandler interface {
 	HandleStanzas(ctx context.Context, raws [][]byte, h uint32) (int, error)
 }
 
+// CountStorer is a Handler that may store the XEP-0198 inbound count
+// itself, in the transaction of what a stanza changed (see Handler).
+// StoredCount, asked right after a call to the handler returned nil, says
+// which count that call stored last (ok false: none). When it is the count
+// of the last stanza handled, acknowledging it needs no save of the
+// session state: a catch-up's archive pages end with an answer whose
+// commit stores its count, and their acknowledgements cost no transaction
+// of their own.
+type CountStorer interface {
+	StoredCount() (h uint32, ok bool)
+}
+
 // maxBatch bounds how many stanzas one HandleStanzas call gets.
 const maxBatch = 64
 

@@ -120,9 +120,12 @@ type Session struct {
 	lastA   uint32       // the inbound count last acknowledged to the server
 	rOwed   bool         // the server's <r/> is not answered yet (ackDue)
 	closing bool         // Close has begun: nothing more is written or counted
-	held    int          // elements read since an acknowledgement was held back
-	done    chan struct{}
-	err     error
+	// countStored: the handler stored the inbound count st.SM.Inbound
+	// itself, with the stanza that brought it there (CountStorer).
+	countStored bool
+	held        int // elements read since an acknowledgement was held back
+	done        chan struct{}
+	err         error
 }
 
 // Stats returns the measurements of the connection.
@@ -971,7 +974,7 @@ func (s *Session) serve(ctx context.Context) error {
 			// XEP-0198 §4: both sides count from here. Stanzas handled
 			// before it (carbons, which Bind 2 enables inline, flow from
 			// the SASL2 <success> on) are not in the server's count.
-			s.st.SM.Inbound, s.lastA, s.held, s.smCount = 0, 0, 0, true
+			s.st.SM.Inbound, s.lastA, s.held, s.smCount, s.countStored = 0, 0, 0, true, false
 			s.smEnabled(e)
 			err = s.save(ctx)
 			s.mu.Unlock()
@@ -1007,8 +1010,14 @@ func (s *Session) serve(ctx context.Context) error {
 				return fmt.Errorf("handling a stanza: %w", herr)
 			}
 			h += uint32(n) - 1
+			stored := false
+			if cs, ok := s.cfg.Handler.(CountStorer); ok && herr == nil {
+				sh, ok := cs.StoredCount()
+				stored = ok && sh == h
+			}
 			s.mu.Lock()
 			s.st.SM.Inbound = h
+			s.countStored = stored
 			if herr != nil {
 				// What was handled is counted (and saved as Serve ends);
 				// the rest is sent again after a resume.
@@ -1062,12 +1071,16 @@ func (s *Session) arrived() bool {
 // stanzas it stores, and a count acknowledged but not stored makes the next
 // resumption fail ("Client acknowledged less stanzas than already
 // acknowledged", Prosody), as when the page is reloaded after presences
-// or IQ results. s.mu is held.
+// or IQ results. Where the handler stored that very count itself
+// (CountStorer), the acknowledgement costs no save. s.mu is held.
 func (s *Session) saveAndAck(ctx context.Context) error {
 	h := s.st.SM.Inbound
-	if err := s.save(ctx); err != nil {
-		return err
+	if !s.countStored {
+		if err := s.save(ctx); err != nil {
+			return err
+		}
 	}
+	s.log.Debug("acknowledging", "h", h, "saved", !s.countStored)
 	// What this session handled, never a count read back from the store:
 	// acknowledging more than the server sent ends the session.
 	return s.write(MarshalA(h))
