@@ -112,6 +112,10 @@ type Engine struct {
 	settleTimer   *time.Timer        // the check of late entries armSettle scheduled, if any
 
 	flushMu sync.Mutex
+
+	keptMu sync.Mutex
+	kept   uint32 // the XEP-0198 count the handler call in progress stored last (StoredCount)
+	keptOK bool
 }
 
 // New returns an engine for cfg.
@@ -252,11 +256,20 @@ func (e *Engine) afterBind(ctx context.Context, b client.Bound) ([][]byte, error
 // that changes the store commits with its XEP-0198 count h in one
 // transaction; an error leaves it uncounted, so the server sends it again.
 func (e *Engine) HandleStanza(ctx context.Context, raw []byte, h uint32) error {
+	e.forgetKept()
+	err := e.handleStanza(ctx, raw, h)
+	if err != nil {
+		e.forgetKept() // a count noted in a transaction that failed
+	}
+	return err
+}
+
+func (e *Engine) handleStanza(ctx context.Context, raw []byte, h uint32) error {
 	switch _, local := client.ElementName(raw); local {
 	case "message":
 		return e.handleMessage(ctx, raw, h)
 	case "iq":
-		return e.handleIQ(ctx, raw)
+		return e.handleIQ(ctx, raw, h)
 	case "presence":
 		p, show, err := e.handlePresence(ctx, raw, h)
 		if show && e.cfg.OnPresence != nil {
@@ -344,7 +357,7 @@ func (e *Engine) commitLive(ctx context.Context, batch []live, h uint32) error {
 		if err := e.refresh(tx, touched); err != nil {
 			return err
 		}
-		return commitInbound(tx, h)
+		return e.commitInbound(tx, h)
 	})
 	if err != nil {
 		return err
@@ -365,6 +378,15 @@ func (e *Engine) commitLive(ctx context.Context, batch []live, h uint32) error {
 // returns how many stanzas, from the first, are applied and counted: on an
 // error, the rest are not, and the server sends them again.
 func (e *Engine) HandleStanzas(ctx context.Context, raws [][]byte, h uint32) (int, error) {
+	e.forgetKept()
+	n, err := e.handleStanzas(ctx, raws, h)
+	if err != nil {
+		e.forgetKept()
+	}
+	return n, err
+}
+
+func (e *Engine) handleStanzas(ctx context.Context, raws [][]byte, h uint32) (int, error) {
 	var batch []live
 	done := 0 // stanzas applied, from the first
 	flush := func(upTo int) error {
@@ -402,7 +424,8 @@ func (e *Engine) HandleStanzas(ctx context.Context, raws [][]byte, h uint32) (in
 		if other != nil {
 			err = e.handleOther(ctx, *other, h+uint32(i))
 		} else {
-			err = e.HandleStanza(ctx, raw, h+uint32(i))
+			e.forgetKept()
+			err = e.handleStanza(ctx, raw, h+uint32(i))
 		}
 		if err != nil {
 			return done, err
@@ -430,17 +453,44 @@ func (e *Engine) trustedID(outer, msg *stanza.Message) string {
 	return id
 }
 
-// commitInbound records the XEP-0198 inbound count in the transaction.
-func commitInbound(tx store.Tx, h uint32) error {
+// commitInbound records the XEP-0198 inbound count in the transaction,
+// and notes it for StoredCount (0: no count to record).
+func (e *Engine) commitInbound(tx store.Tx, h uint32) error {
+	if h == 0 {
+		return nil
+	}
 	st, err := tx.Session()
 	if err != nil {
 		return err
 	}
 	st.SM.Inbound = h
-	return tx.PutSession(st)
+	if err := tx.PutSession(st); err != nil {
+		return err
+	}
+	e.keptMu.Lock()
+	e.kept, e.keptOK = h, true
+	e.keptMu.Unlock()
+	return nil
 }
 
-func (e *Engine) handleIQ(ctx context.Context, raw []byte) error {
+// StoredCount implements client.CountStorer: the XEP-0198 inbound count
+// the handler call that has just returned stored last with what it
+// committed (a failed commit fails the call, which the client then does
+// not count).
+func (e *Engine) StoredCount() (uint32, bool) {
+	e.keptMu.Lock()
+	defer e.keptMu.Unlock()
+	return e.kept, e.keptOK
+}
+
+// forgetKept starts a handler call: nothing stored by it yet.
+func (e *Engine) forgetKept() {
+	e.keptMu.Lock()
+	e.keptOK = false
+	e.keptMu.Unlock()
+}
+
+func (e *Engine) handleIQ(ctx context.Context, raw []byte, h uint32) error {
 	iq, err := stanza.ParseIQ(raw)
 	if err != nil {
 		e.log.Info("ignoring a malformed iq", "err", err)
@@ -455,7 +505,7 @@ func (e *Engine) handleIQ(ctx context.Context, raw []byte) error {
 			return nil
 		}
 		if q, ok := e.queryByID(iq.ID); ok {
-			return e.archiveAnswer(ctx, q, raw, iq)
+			return e.archiveAnswer(ctx, q, raw, iq, h)
 		}
 		e.mu.Lock()
 		p, ok := e.calls[iq.ID]

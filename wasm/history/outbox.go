@@ -169,6 +169,6 @@ func (e *Engine) applyReceipt(ctx context.Context, m *stanza.Message, h uint32) 
 		if err := e.ackState(tx, m, nil); err != nil {
 			return err
 		}
-		return commitInbound(tx, h)
+		return e.commitInbound(tx, h)
 	})
 }

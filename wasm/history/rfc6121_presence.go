@@ -50,7 +50,7 @@ func (e *Engine) handlePresence(ctx context.Context, raw []byte, h uint32) (stan
 			if _, err := tx.PutContact(c); err != nil {
 				return err
 			}
-			return commitInbound(tx, h)
+			return e.commitInbound(tx, h)
 		})
 		e.log.Info("subscription request", "from", from, "stored", err == nil)
 		return p, false, err

@@ -74,6 +74,14 @@ func (c crashy) HandleStanza(ctx context.Context, raw []byte, h uint32) error {
 	return c.Handler.HandleStanza(ctx, raw, h)
 }
 
+// StoredCount passes on the engine's client.CountStorer.
+func (c crashy) StoredCount() (uint32, bool) {
+	if cs, ok := c.Handler.(client.CountStorer); ok {
+		return cs.StoredCount()
+	}
+	return 0, false
+}
+
 func (w *world) device(t *testing.T, name, user string, crash ...func() bool) *device {
 	d := &device{name: name, user: user, st: store.NewMemory()}
 	if len(crash) > 0 {

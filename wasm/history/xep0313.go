@@ -423,7 +423,7 @@ func (e *Engine) archiveResult(m stanza.Message) {
 
 // archiveAnswer completes a page: it commits the buffered results with the
 // new coverage in one transaction, then asks for the next page.
-func (e *Engine) archiveAnswer(ctx context.Context, q *query, raw []byte, iq stanza.IQ) error {
+func (e *Engine) archiveAnswer(ctx context.Context, q *query, raw []byte, iq stanza.IQ, h uint32) error {
 	e.mu.Lock()
 	delete(e.queries, iq.ID)
 	e.mu.Unlock()
@@ -497,7 +497,7 @@ func (e *Engine) archiveAnswer(ctx context.Context, q *query, raw []byte, iq sta
 	}
 	q.mu.Unlock()
 	ahead := e.askAhead(q, results, fin)
-	prev, err := e.commitPage(ctx, q, results, fin)
+	prev, err := e.commitPage(ctx, q, results, fin, h)
 	if err != nil {
 		e.dropAhead(ahead, err)
 		e.endQuery(q, err)
@@ -552,7 +552,7 @@ func (e *Engine) endQuery(q *query, err error) {
 // the archive made visible late takes its place among those held, and every
 // device gives the same archive entries the same order. What is held keeps
 // its position.
-func (e *Engine) commitPage(ctx context.Context, qq *query, results []result, fin stanza.MAMFin) (store.Pos, error) {
+func (e *Engine) commitPage(ctx context.Context, qq *query, results []result, fin stanza.MAMFin, h uint32) (store.Pos, error) {
 	qq.mu.Lock()
 	q := struct {
 		kind              queryKind
@@ -567,7 +567,7 @@ func (e *Engine) commitPage(ctx context.Context, qq *query, results []result, fi
 	var newest store.Pos
 	var recheck, recheckAt, mark time.Time
 	wait := false // nothing held yet: the results wait for the next page
-	err := e.cfg.Store.Update(ctx, func(tx store.Tx) error {
+	page := func(tx store.Tx) error {
 		wait = false
 		tx = newUnreadTx(tx)
 		arch, err := tx.Archive(e.cfg.Self)
@@ -718,6 +718,14 @@ func (e *Engine) commitPage(ctx context.Context, qq *query, results []result, fi
 		}
 		_, err = tx.PutArchive(arch)
 		return err
+	}
+	err := e.cfg.Store.Update(ctx, func(tx store.Tx) error {
+		if err := page(tx); err != nil {
+			return err
+		}
+		// The answer's own XEP-0198 count, with what it completes: its
+		// acknowledgement then needs no save of the session state.
+		return e.commitInbound(tx, h)
 	})
 	qq.mu.Lock()
 	if wait {

@@ -136,7 +136,7 @@ func (e *Engine) applyDisplayed(ctx context.Context, items []stanza.Displayed, h
 			}
 		}
 		if h != 0 {
-			return commitInbound(tx, h)
+			return e.commitInbound(tx, h)
 		}
 		return nil
 	})
