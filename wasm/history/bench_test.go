@@ -76,6 +76,7 @@ type catchUpRow struct {
 	storeSecs   float64 // of which in store transactions (0: no store)
 	txs         int     // store transactions
 	wire        int64
+	cpu         cpuTimes // CPU time of the parts during the catch-ups, by process group
 }
 
 func (r catchUpRow) rate() float64   { return float64(r.msgs) / r.secs }
@@ -148,11 +149,14 @@ func BenchmarkCatchUp(b *testing.B) {
 	b.Run("raw-mam", func(b *testing.B) {
 		var row catchUpRow
 		iterations := 0
+		row.cpu = cpuTimes{}
 		for b.Loop() {
 			before := w.total()
+			c0 := cpuNow()
 			t0 := time.Now()
 			got, pages, err := rawFetch(b.Context(), alice, history250)
 			row.secs += time.Since(t0).Seconds()
+			row.cpu.add(cpuNow().since(c0))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -168,6 +172,7 @@ func BenchmarkCatchUp(b *testing.B) {
 	b.Run("memory", func(b *testing.B) {
 		var row catchUpRow
 		iterations := 0
+		row.cpu = cpuTimes{}
 		for b.Loop() {
 			b.StopTimer()
 			before := w.total()
@@ -175,6 +180,7 @@ func BenchmarkCatchUp(b *testing.B) {
 			spy := newSpyStore(st)
 			ts := &timedStore{Store: spy}
 			b.StartTimer()
+			c0 := cpuNow()
 			t0 := time.Now()
 			r, err := startRig(alice, ts, fmt.Sprintf("bench-%d", iterations), nil)
 			if err != nil {
@@ -187,6 +193,7 @@ func BenchmarkCatchUp(b *testing.B) {
 				pages, err = catchUp(ctx, r.eng)
 			}
 			row.secs += time.Since(t0).Seconds()
+			row.cpu.add(cpuNow().since(c0))
 			b.StopTimer()
 			txs, spent := ts.total()
 			row.txs, row.storeSecs = row.txs+txs, row.storeSecs+spent.Seconds()
@@ -214,7 +221,7 @@ func BenchmarkCatchUp(b *testing.B) {
 			name = "raw-mam-chromium"
 		}
 		b.Run(name, func(b *testing.B) {
-			var row catchUpRow
+			row := catchUpRow{cpu: cpuTimes{}}
 			iterations := 0
 			for b.Loop() {
 				// Each run's page has an origin of its own: a bridge of its own.
@@ -223,6 +230,7 @@ func BenchmarkCatchUp(b *testing.B) {
 				row.msgs, row.pages, row.secs = row.msgs+fig.msgs, row.pages+fig.pages, row.secs+fig.secs
 				row.txs, row.storeSecs = row.txs+fig.txs, row.storeSecs+fig.storeSecs
 				row.wire += pb.total()
+				row.cpu.add(pb.cpuSpent())
 				pb.close()
 				iterations++
 			}
@@ -266,6 +274,21 @@ func printCatchUpTable(n int, rows map[string]catchUpRow) {
 			storeRate, txs, ratio(r.rate(), "raw-mam", catchUpRow.rate), ratio(r.rate(), "raw-mam-chromium", catchUpRow.rate),
 			ratio(r.rate(), "memory", catchUpRow.rate),
 			ratio(r.storeRate(), "memory", catchUpRow.storeRate), ratio(r.perMsg(), "raw-mam", catchUpRow.perMsg))
+	}
+	// Where the CPU went: on a machine whose cores the server, the bridge
+	// and the browser share, the sum of these bounds the rate.
+	sb.WriteString("\nCPU during the catch-ups, µs per message (total, then by process; chromium-browser holds IndexedDB's backend):\n\n")
+	sb.WriteString("| row | CPU µs/msg | CPU busy (cores) |\n|---|---|---:|\n")
+	for _, name := range []string{"raw-mam", "memory", "raw-mam-chromium", "memory-chromium", "indexeddb-chromium"} {
+		r, ok := rows[name]
+		if !ok || r.msgs == 0 || len(r.cpu) == 0 {
+			continue
+		}
+		total := 0.0
+		for _, v := range r.cpu {
+			total += v
+		}
+		fmt.Fprintf(&sb, "| %s | %s | %.2f |\n", name, r.cpu.perMsg(r.msgs), total/r.secs)
 	}
 	// Straight to stdout: a parent benchmark's b.Log is not shown when it
 	// passes.

@@ -112,6 +112,8 @@ type pageBridge struct {
 	origin string
 	w      *wire
 	stop   func()
+	cpu0   cpuTimes // at the page's "start" mark
+	cpu    cpuTimes // from each "start" mark to its "end"
 }
 
 func newPageBridge(tb testing.TB, srv *xmppd.Server) *pageBridge {
@@ -156,12 +158,43 @@ func (pb *pageBridge) total() int64 {
 // bridge for the asking page's origin (CORS: any page may read it).
 func (pb *pageBridge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Access-Control-Allow-Origin", "*")
+	if mark := r.URL.Query().Get("mark"); mark != "" {
+		pb.mark(mark)
+		return
+	}
 	url, err := pb.start(r.Header.Get("Origin"))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
 	_, _ = io.WriteString(w, url)
+}
+
+// mark notes the CPU time of the parts when the page starts ("start") and
+// ends ("end") a timed catch-up.
+func (pb *pageBridge) mark(what string) {
+	now := cpuNow()
+	pb.mu.Lock()
+	defer pb.mu.Unlock()
+	switch what {
+	case "start":
+		pb.cpu0 = now
+	case "end":
+		if pb.cpu0 != nil {
+			if pb.cpu == nil {
+				pb.cpu = cpuTimes{}
+			}
+			pb.cpu.add(now.since(pb.cpu0))
+			pb.cpu0 = nil
+		}
+	}
+}
+
+// cpuSpent is the CPU time between the page's marks, by process group.
+func (pb *pageBridge) cpuSpent() cpuTimes {
+	pb.mu.Lock()
+	defer pb.mu.Unlock()
+	return pb.cpu
 }
 
 // start runs the bridge for origin, once; later pages must come from the

@@ -61,6 +61,23 @@ func browserAccount(tb testing.TB) account {
 	return account{URL: strings.TrimSpace(string(body)), JID: *flagJID, Password: *flagPassword}
 }
 
+// mark tells the native driver that a timed catch-up starts or ends
+// (what: "start" or "end"), where it notes the CPU time of the parts.
+func mark(tb testing.TB, what string) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, *flagControl+"?mark="+what, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatalf("marking the %s: %v", what, err)
+	}
+	resp.Body.Close()
+}
+
 // warnings logs what the engine and the client warn about to the output.
 func warnings() *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -209,10 +226,12 @@ func BenchmarkIndexedDBCatchUp(b *testing.B) {
 		b.StopTimer()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 		if *flagStore == "raw" {
+			mark(b, "start")
 			b.StartTimer()
 			t0 := time.Now()
 			got, pages, err := rawFetch(ctx, acct, history250)
 			secs := time.Since(t0).Seconds()
+			mark(b, "end")
 			b.StopTimer()
 			cancel()
 			if err != nil {
@@ -241,6 +260,7 @@ func BenchmarkIndexedDBCatchUp(b *testing.B) {
 		}
 		spy := newSpyStore(st)
 		ts := &timedStore{Store: spy}
+		mark(b, "start")
 		b.StartTimer()
 		t0 := time.Now()
 		r, err := startRig(acct, ts, fmt.Sprintf("chromium-%d", i), warnings())
@@ -253,6 +273,7 @@ func BenchmarkIndexedDBCatchUp(b *testing.B) {
 		}
 		secs := time.Since(t0).Seconds()
 		b.StopTimer()
+		mark(b, "end")
 		r.stop()
 		if err != nil {
 			b.Fatal(err)
