@@ -53,7 +53,11 @@ func TestIntegrationResumeWindowFromLastHeard(t *testing.T) {
 		waitState(t, alice, func(st client.State) bool { return st.SM.ID != "" }) // <enabled/> read
 		clk.advance(tt.quiet)                                                     // alice sends nothing: no <r/>, so no <a/>
 		body := fmt.Sprintf("from bob %d", i)
-		if err := bob.Send(ctxT(t), message("alice@"+e.srv.Domain, fmt.Sprintf("q%d", i), body)); err != nil {
+		// To this session's full JID: to the bare JID, a server that has
+		// not yet read this session's initial presence (under load) routes
+		// it to the previous case's session, which it still holds for
+		// resumption, and this one never gets it.
+		if err := bob.Send(ctxT(t), message(s.JID(), fmt.Sprintf("q%d", i), body)); err != nil {
 			t.Fatal(err)
 		}
 		waitBodies(t, alice, body)
