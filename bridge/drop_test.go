@@ -122,16 +122,24 @@ func TestRelayHandover(t *testing.T) {
 	}
 	fc2.conn.SetReadDeadline(time.Time{})
 
-	// The old connection: all of the burst, then its end; the server closes it.
+	// The old connection: the burst in order, whole elements only, then its
+	// end; the server closes it. What the old relay had not yet read from
+	// the browser when the resumption came is not forwarded (under load, a
+	// part of the burst): the relay ends that connection, and the client
+	// sends again what the server's <resumed h/> does not count.
 	_ = fc1.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	for i := range n {
+	for i := 0; ; i++ {
 		tok, err := fc1.next()
-		if err != nil || !strings.Contains(string(tok.Raw), fmt.Sprintf("id='m%d'", i)) {
+		if errors.Is(err, io.EOF) {
+			if b := fc1.sc.Buffered(); b > 0 {
+				t.Fatalf("the old connection ended %d bytes into an element", b)
+			}
+			t.Logf("the old connection carried %d of the %d messages", i, n)
+			break
+		}
+		if err != nil || i >= n || !strings.Contains(string(tok.Raw), fmt.Sprintf("id='m%d'", i)) {
 			t.Fatalf("old connection: element %d: %.80q, %v", i, tok.Raw, err)
 		}
-	}
-	if tok, err := fc1.next(); !errors.Is(err, io.EOF) {
-		t.Fatalf("old connection: %.80q, %v; want its end", tok.Raw, err)
 	}
 	// Then it is forwarded (within handoverWait: not a timing claim, the
 	// bound of a failure), and the old browser connection is ended.
