@@ -255,16 +255,9 @@ func (e *Engine) afterBind(ctx context.Context, b client.Bound) ([][]byte, error
 // HandleStanza is client.Handler: it applies one inbound stanza. A stanza
 // that changes the store commits with its XEP-0198 count h in one
 // transaction; an error leaves it uncounted, so the server sends it again.
-func (e *Engine) HandleStanza(ctx context.Context, raw []byte, h uint32) error {
+func (e *Engine) HandleStanza(ctx context.Context, raw []byte, h uint32) (err error) {
 	e.forgetKept()
-	err := e.handleStanza(ctx, raw, h)
-	if err != nil {
-		e.forgetKept() // a count noted in a transaction that failed
-	}
-	return err
-}
-
-func (e *Engine) handleStanza(ctx context.Context, raw []byte, h uint32) error {
+	defer e.forgetKeptIf(&err)
 	switch _, local := client.ElementName(raw); local {
 	case "message":
 		return e.handleMessage(ctx, raw, h)
@@ -377,16 +370,9 @@ func (e *Engine) commitLive(ctx context.Context, batch []live, h uint32) error {
 // not one per message); anything else is applied on its own, in order. It
 // returns how many stanzas, from the first, are applied and counted: on an
 // error, the rest are not, and the server sends them again.
-func (e *Engine) HandleStanzas(ctx context.Context, raws [][]byte, h uint32) (int, error) {
+func (e *Engine) HandleStanzas(ctx context.Context, raws [][]byte, h uint32) (_ int, err error) {
 	e.forgetKept()
-	n, err := e.handleStanzas(ctx, raws, h)
-	if err != nil {
-		e.forgetKept()
-	}
-	return n, err
-}
-
-func (e *Engine) handleStanzas(ctx context.Context, raws [][]byte, h uint32) (int, error) {
+	defer e.forgetKeptIf(&err)
 	var batch []live
 	done := 0 // stanzas applied, from the first
 	flush := func(upTo int) error {
@@ -424,8 +410,7 @@ func (e *Engine) handleStanzas(ctx context.Context, raws [][]byte, h uint32) (in
 		if other != nil {
 			err = e.handleOther(ctx, *other, h+uint32(i))
 		} else {
-			e.forgetKept()
-			err = e.handleStanza(ctx, raw, h+uint32(i))
+			err = e.HandleStanza(ctx, raw, h+uint32(i))
 		}
 		if err != nil {
 			return done, err
@@ -488,6 +473,14 @@ func (e *Engine) forgetKept() {
 	e.keptMu.Lock()
 	e.keptOK = false
 	e.keptMu.Unlock()
+}
+
+// forgetKeptIf forgets a count noted in a transaction when the handler
+// call fails (*err set): the commit may be the one that failed.
+func (e *Engine) forgetKeptIf(err *error) {
+	if *err != nil {
+		e.forgetKept()
+	}
 }
 
 func (e *Engine) handleIQ(ctx context.Context, raw []byte, h uint32) error {
