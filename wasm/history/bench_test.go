@@ -284,11 +284,7 @@ func printCatchUpTable(n int, rows map[string]catchUpRow) {
 		if !ok || r.msgs == 0 || len(r.cpu) == 0 {
 			continue
 		}
-		total := 0.0
-		for _, v := range r.cpu {
-			total += v
-		}
-		fmt.Fprintf(&sb, "| %s | %s | %.2f |\n", name, r.cpu.perMsg(r.msgs), total/r.secs)
+		fmt.Fprintf(&sb, "| %s | %s | %.2f |\n", name, r.cpu.perMsg(r.msgs), r.cpu.total()/r.secs)
 	}
 	// Straight to stdout: a parent benchmark's b.Log is not shown when it
 	// passes.

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"testing"
 )
 
 // cpuTimes is CPU time (user + system, in seconds) by process group:
@@ -127,6 +128,15 @@ func (t cpuTimes) add(d cpuTimes) {
 	}
 }
 
+// total is the CPU time of all groups.
+func (t cpuTimes) total() float64 {
+	sum := 0.0
+	for _, s := range t {
+		sum += s
+	}
+	return sum
+}
+
 // perMsg formats t as CPU microseconds per message, by group, the
 // largest first, with the total.
 func (t cpuTimes) perMsg(msgs int) string {
@@ -134,17 +144,30 @@ func (t cpuTimes) perMsg(msgs int) string {
 		return "–"
 	}
 	gs := make([]string, 0, len(t))
-	total := 0.0
-	for g, s := range t {
+	for g := range t {
 		gs = append(gs, g)
-		total += s
 	}
 	sort.Slice(gs, func(i, j int) bool { return t[gs[i]] > t[gs[j]] })
-	parts := []string{fmt.Sprintf("**%.0f**", total*1e6/float64(msgs))}
+	parts := []string{fmt.Sprintf("**%.0f**", t.total()*1e6/float64(msgs))}
 	for _, g := range gs {
 		if us := t[g] * 1e6 / float64(msgs); us >= 1 {
 			parts = append(parts, fmt.Sprintf("%s %.0f", g, us))
 		}
 	}
 	return strings.Join(parts, ", ")
+}
+
+func TestCPUGroup(t *testing.T) {
+	for _, tt := range []struct{ cmdline, want string }{
+		{"lua5.4\x00/usr/bin/prosody\x00--config\x00/tmp/x/prosody.cfg.lua", "prosody"},
+		{"/usr/lib/erlang/erts-13/bin/beam.smp\x00--\x00-root", "ejabberd"},
+		{"/usr/lib/chromium/chromium\x00--headless\x00--no-sandbox", "chromium-browser"},
+		{"/usr/lib/chromium/chromium --type=renderer --lang=en-US", "chromium-renderer"},
+		{"/usr/lib/chromium/chromium\x00--type=gpu-process", "chromium-other"},
+		{"/tmp/go-build/history.test\x00-test.bench=CatchUp", "other"},
+	} {
+		if got := cpuGroup(tt.cmdline); got != tt.want {
+			t.Errorf("cpuGroup(%q) = %q, want %q", tt.cmdline, got, tt.want)
+		}
+	}
 }
