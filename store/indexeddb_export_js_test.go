@@ -11,3 +11,7 @@ func SetEditPreload(n int) int {
 	idbEditPreload = n
 	return old
 }
+
+// DedupRequests returns how many requests looked messages up by archive
+// or origin key so far.
+func DedupRequests() int64 { return idbDedupRequests.Load() }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -46,6 +47,11 @@ type IndexedDB struct {
 
 	mu     sync.Mutex
 	closed bool
+	// keys holds the archive and origin keys of the messages written
+	// through this connection since the store was empty (nil: it was not
+	// when opened, or another connection has written since): a lookup of
+	// a key it lacks needs no request (dedupkeys.go).
+	keys *dedupKeys
 }
 
 // DefaultIndexedDBTimeout bounds every call of an IndexedDB store whose
@@ -210,7 +216,69 @@ func OpenIndexedDB(ctx context.Context, name string) (*IndexedDB, error) {
 		_ = s.Close()
 		return nil, err
 	}
+	if err := s.startKeySet(ctx); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
 	return s, nil
+}
+
+// startKeySet starts the key set if the store holds no message.
+func (s *IndexedDB) startKeySet(ctx context.Context) error {
+	return s.view(ctx, []string{osMeta, osMessages}, func(t *idbTxn) error {
+		st, err := t.store(osMessages)
+		if err != nil {
+			return err
+		}
+		n, err := t.request("count messages", st, "count")
+		if err != nil {
+			return err
+		}
+		if c, err := n.Int(); err != nil || c != 0 {
+			return err
+		}
+		v, err := t.counter()
+		if err != nil {
+			return err
+		}
+		s.mu.Lock()
+		s.keys = newDedupKeys(v, DefaultDedupKeysMax)
+		s.mu.Unlock()
+		return nil
+	})
+}
+
+// hasKeySet reports whether the connection has a key set.
+func (s *IndexedDB) hasKeySet() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.keys != nil
+}
+
+// keySetFor returns the key set if it is complete for a transaction that
+// read the store's version, and gives it up for good otherwise.
+func (s *IndexedDB) keySetFor(version uint64) *dedupKeys {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ok, reason := s.keys.validFor(version)
+	if !ok && s.keys != nil {
+		slog.Debug("store: indexeddb: lookups ask IndexedDB again", "db", s.name, "reason", reason)
+		s.keys = nil
+	}
+	if !ok {
+		return nil
+	}
+	return s.keys
+}
+
+// keySetCommitted brings set to the version a transaction that used it
+// has just committed.
+func (s *IndexedDB) keySetCommitted(set *dedupKeys, version uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.keys == set {
+		set.version = version
+	}
 }
 
 // idbCreateSchema creates the object stores and indexes (upgrade from version
@@ -320,6 +388,12 @@ func (s *IndexedDB) Update(ctx context.Context, f func(Tx) error) error {
 	if err != nil {
 		t.abort()
 		return err
+	}
+	if tx.keys != nil && tx.dirty {
+		// In the complete event itself: the next transaction's requests
+		// succeed only after it, and may compare versions at once.
+		set, v := tx.keys, tx.version
+		t.onCommit = func() { s.keySetCommitted(set, v) }
 	}
 	return t.commit()
 }

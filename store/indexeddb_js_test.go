@@ -502,3 +502,88 @@ func BenchmarkIndexedDBUpdateState(b *testing.B) {
 		})
 	}
 }
+
+// TestIndexedDBDedupKeys checks the key set a connection keeps of a store
+// that was empty when it opened: lookups of keys it lacks make no request,
+// keys it holds are asked for, and once another connection has written it
+// answers nothing more (what that connection wrote is found).
+func TestIndexedDBDedupKeys(t *testing.T) {
+	needIndexedDB(t)
+	ctx := context.Background()
+	name := fmt.Sprintf("waxwing-dedupkeys-%d-%d", time.Now().UnixNano(), dbSeq.Add(1))
+	t.Cleanup(func() { _ = store.DeleteIndexedDB(ctx, name) })
+	open := func() *store.IndexedDB {
+		t.Helper()
+		s, err := store.OpenIndexedDB(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	}
+	const own, peer = "me@example.org", "peer@example.org"
+	msgs := func(from, to int) ([]store.Message, []string, []store.OriginKey) {
+		var ms []store.Message
+		var ids []string
+		var origins []store.OriginKey
+		for n := from; n < to; n++ {
+			m := benchMessage(n, own, peer, "hello")
+			ms = append(ms, m)
+			ids = append(ids, m.ArchiveID)
+			origins = append(origins, store.OriginKey{From: m.From, OriginID: m.OriginID})
+		}
+		return ms, ids, origins
+	}
+	// lookUp looks up messages [from, to) on s and reports how many of
+	// them were found by archive id and by origin-id, and the requests
+	// made.
+	lookUp := func(s *store.IndexedDB, from, to int, put bool) (byID, byOrigin int, requests int64) {
+		t.Helper()
+		ms, ids, origins := msgs(from, to)
+		before := store.DedupRequests()
+		err := s.Update(ctx, func(tx store.Tx) error {
+			l, err := tx.LookUpMessages(own, ids, origins)
+			if err != nil {
+				return err
+			}
+			byID, byOrigin = len(l.ByArchiveID), 0
+			for _, found := range l.ByOrigin {
+				byOrigin += len(found)
+			}
+			for i := range ms {
+				if _, ok, err := tx.MessageByArchiveID(own, ms[i].ArchiveID); err != nil || ok != (byID == len(ms)) {
+					return fmt.Errorf("MessageByArchiveID(%s) = %v, %v after LookUpMessages found %d of %d", ms[i].ArchiveID, ok, err, byID, len(ms))
+				}
+				if put {
+					if _, err := tx.PutMessage(ms[i]); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return byID, byOrigin, store.DedupRequests() - before
+	}
+	check := func(what string, s *store.IndexedDB, from, to int, put bool, wantFound int, wantRequests func(int64) bool) {
+		t.Helper()
+		byID, byOrigin, req := lookUp(s, from, to, put)
+		if byID != wantFound || byOrigin != wantFound || !wantRequests(req) {
+			t.Errorf("%s: found %d by archive id and %d by origin-id with %d requests; want %d found", what, byID, byOrigin, req, wantFound)
+		}
+	}
+	none := func(n int64) bool { return n == 0 }
+	some := func(n int64) bool { return n > 0 }
+
+	a, b := open(), open() // both see an empty store
+	check("a new store's first page", a, 0, 10, true, 0, none)
+	check("a page after it", a, 10, 20, true, 0, none)
+	check("both pages again", a, 0, 20, false, 10+10, func(n int64) bool { return n == 40 })
+	check("b, after a wrote", b, 20, 30, true, 0, some)
+	check("a, after b wrote", a, 20, 30, false, 10, some)
+	check("a, absent keys after b wrote", a, 30, 40, false, 0, some)
+	c := open() // the store holds messages: no key set
+	check("a connection opened on a store with messages", c, 40, 50, false, 0, some)
+}

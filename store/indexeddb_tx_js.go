@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/hack-pad/safejs"
 )
@@ -39,7 +40,8 @@ type idbTxn struct {
 	// a receive on results or ended.
 	failure   error // the first failed request's error
 	committed bool
-	endErr    error // the transaction's error, once aborted
+	onCommit  func() // called in the complete event, if set
+	endErr    error  // the transaction's error, once aborted
 
 	onSuccess, onError, onEnd safejs.Func
 	funcs                     []safejs.Func // the ones created, to release
@@ -109,6 +111,9 @@ func (t *idbTxn) failed(ev safejs.Value) {
 // the handlers, so they are released.
 func (t *idbTxn) finished(ev safejs.Value) {
 	t.committed = idbEventType(ev) == "complete"
+	if t.committed && t.onCommit != nil {
+		t.onCommit()
+	}
 	if !t.committed {
 		if e, err := t.v.Get("error"); err == nil {
 			t.endErr = idbDOMError("transaction", e)
@@ -530,7 +535,10 @@ type idbTx struct {
 	version uint64 // the store version, once loaded
 	loaded  bool
 	dirty   bool // a record was stamped: the counter must be written
-	done    bool // Update has returned (or is committing)
+	// keys is the connection's key set, when it is complete for the
+	// version this transaction read (nil otherwise).
+	keys *dedupKeys
+	done bool // Update has returned (or is committing)
 
 	// archived knows, per object store, the owner (the Key; "" for none)
 	// of archive ids this transaction has looked up or written, so that a
@@ -698,16 +706,55 @@ func (x *idbTx) stamp() (uint64, error) {
 	if err := x.check(); err != nil {
 		return 0, err
 	}
-	if !x.loaded {
-		v, err := x.t.counter()
-		if err != nil {
-			return 0, err
-		}
-		x.version, x.loaded = v, true
+	if err := x.loadCounter(); err != nil {
+		return 0, err
 	}
 	x.version++
 	x.dirty = true
 	return x.version, nil
+}
+
+// loadCounter reads the store version, once, and with it whether the
+// connection's key set can answer.
+func (x *idbTx) loadCounter() error {
+	if x.loaded {
+		return nil
+	}
+	v, err := x.t.counter()
+	if err != nil {
+		return err
+	}
+	x.version, x.loaded = v, true
+	x.keys = x.t.s.keySetFor(v)
+	return nil
+}
+
+// idbDedupRequests counts the requests made to look up messages by
+// archive or origin key (for tests).
+var idbDedupRequests atomic.Int64
+
+// absent reports whether no message has the archive or origin key k,
+// from the key set alone (false: it may have, ask IndexedDB).
+func (x *idbTx) absent(k string) (bool, error) {
+	if !x.loaded && x.t.s.hasKeySet() {
+		if err := x.loadCounter(); err != nil {
+			return false, err
+		}
+	}
+	return x.keys != nil && !x.keys.mayHold(k), nil
+}
+
+// noteKeys adds a put message's archive and origin keys to the key set.
+func (x *idbTx) noteKeys(keys ...string) {
+	if x.keys == nil {
+		return
+	}
+	for _, k := range keys {
+		if k != "" && !x.keys.add(k) {
+			x.keys = x.t.s.keySetFor(x.version) // full: given up
+			return
+		}
+	}
 }
 
 // putCounter writes the store version (once, before the commit).
@@ -819,7 +866,13 @@ func (x *idbTx) MessageByArchiveID(by, id string) (Message, bool, error) {
 			return m, true, x.check()
 		}
 	}
-	m, ok, err := idbLookup[Message](x, osMessages, "archive", a)
+	var m Message
+	none, err := x.absent(a)
+	ok := false
+	if err == nil && !none {
+		idbDedupRequests.Add(1)
+		m, ok, err = idbLookup[Message](x, osMessages, "archive", a)
+	}
 	if err != nil {
 		return m, false, err
 	}
@@ -863,8 +916,12 @@ func (x *idbTx) MessagesByOriginID(from, originID string) ([]Message, error) {
 			ms[i] = cloneMessage(&set[i])
 		}
 	} else {
-		var err error
-		if ms, err = idbLookupAll[Message](x, osMessages, "origin", k); err != nil {
+		none, err := x.absent(k)
+		if err == nil && !none {
+			idbDedupRequests.Add(1)
+			ms, err = idbLookupAll[Message](x, osMessages, "origin", k)
+		}
+		if err != nil {
 			return nil, err
 		}
 		x.rememberOrigin(k, ms)
@@ -892,6 +949,12 @@ func (x *idbTx) LookUpMessages(by string, ids []string, origins []OriginKey) (Lo
 		a := by + "\x00" + id
 		if id != "" && !asked["a"+a] && !x.knowsArchive(a) {
 			asked["a"+a] = true
+			if none, err := x.absent(a); err != nil {
+				return Lookup{}, err
+			} else if none {
+				x.archiveFound(by, id, Message{}, false)
+				continue
+			}
 			asks = append(asks, ask{id: id})
 		}
 	}
@@ -899,10 +962,17 @@ func (x *idbTx) LookUpMessages(by string, ids []string, origins []OriginKey) (Lo
 		k := o.From + "\x00" + o.OriginID
 		if _, known := x.origins[k]; !known && !asked["o"+k] {
 			asked["o"+k] = true
+			if none, err := x.absent(k); err != nil {
+				return Lookup{}, err
+			} else if none {
+				x.rememberOrigin(k, nil)
+				continue
+			}
 			asks = append(asks, ask{origin: k})
 		}
 	}
 	if len(asks) > 0 {
+		idbDedupRequests.Add(int64(len(asks)))
 		archive, err := x.t.index(osMessages, "archive")
 		if err != nil {
 			return Lookup{}, err
@@ -966,8 +1036,17 @@ func (x *idbTx) checkNew(store, what, key, by, id string) error {
 	a := by + "\x00" + id
 	other, known := x.archived[store][a]
 	if !known {
-		var err error
-		if other, err = x.owner(store, "archive", a); err != nil {
+		none, err := false, error(nil)
+		if store == osMessages {
+			none, err = x.absent(a)
+		}
+		if err == nil && !none {
+			if store == osMessages {
+				idbDedupRequests.Add(1)
+			}
+			other, err = x.owner(store, "archive", a)
+		}
+		if err != nil {
 			return err
 		}
 		if m, pending := x.buffered(other); pending && (m.ArchiveBy != by || m.ArchiveID != id) {
@@ -1048,6 +1127,7 @@ func (x *idbTx) putMessage(m Message) error {
 	if err := x.t.putJSON(osMessages, m.Key, m, r); err != nil {
 		return err
 	}
+	x.noteKeys(r.A, r.O)
 	x.remember(m)
 	return nil
 }
