@@ -556,6 +556,10 @@ type idbTx struct {
 	// of messages, and the commit, make them first (flush).
 	pending   []Message
 	pendingAt map[string]int
+	// pendingBy holds, by archive key ("a" by∅id) and origin key ("o"
+	// From∅OriginID), the Keys of the pending puts that had it: the
+	// candidates of a lookup among them.
+	pendingBy map[string][]string
 
 	// editIDs holds the archive ids of the edits stored before this
 	// transaction, once editIDsRead (nil: too many to read at once).
@@ -630,6 +634,7 @@ func (x *idbTx) flush() error {
 	}
 	x.pending = x.pending[:0]
 	clear(x.pendingAt)
+	clear(x.pendingBy)
 	return nil
 }
 
@@ -643,11 +648,14 @@ func (x *idbTx) buffered(key string) (*Message, bool) {
 }
 
 // bufferedWhere returns the pending messages (each Key's last version)
-// that match.
-func (x *idbTx) bufferedWhere(match func(*Message) bool) []Message {
+// that had the pendingBy key by and match.
+func (x *idbTx) bufferedWhere(by string, match func(*Message) bool) []Message {
 	var ms []Message
-	for _, i := range x.pendingAt {
-		if m := &x.pending[i]; match(m) {
+	for i, key := range x.pendingBy[by] {
+		if slices.Contains(x.pendingBy[by][:i], key) {
+			continue
+		}
+		if m, ok := x.buffered(key); ok && match(m) {
 			ms = append(ms, cloneMessage(m))
 		}
 	}
@@ -655,13 +663,14 @@ func (x *idbTx) bufferedWhere(match func(*Message) bool) []Message {
 }
 
 // merge replaces, in ms read from IndexedDB, the messages that have a
-// pending version by the pending messages that match.
-func (x *idbTx) merge(ms []Message, match func(*Message) bool) []Message {
+// pending version by the pending messages that had the pendingBy key by
+// and match.
+func (x *idbTx) merge(ms []Message, by string, match func(*Message) bool) []Message {
 	if len(x.pendingAt) == 0 {
 		return ms
 	}
 	ms = slices.DeleteFunc(ms, func(m Message) bool { _, ok := x.pendingAt[m.Key]; return ok })
-	return append(ms, x.bufferedWhere(match)...)
+	return append(ms, x.bufferedWhere(by, match)...)
 }
 
 // noteArchive records that, as of now, archive id a (by∅id) of store
@@ -888,7 +897,7 @@ func (x *idbTx) archiveFound(by, id string, m Message, ok bool) (Message, bool) 
 	if ok {
 		x.remember(m)
 	}
-	if ms := x.merge(nil, func(m *Message) bool { return id != "" && m.ArchiveBy == by && m.ArchiveID == id }); len(ms) > 0 {
+	if ms := x.merge(nil, "a"+a, func(m *Message) bool { return id != "" && m.ArchiveBy == by && m.ArchiveID == id }); len(ms) > 0 {
 		return ms[0], true
 	}
 	if _, pending := x.buffered(m.Key); ok && pending {
@@ -926,7 +935,7 @@ func (x *idbTx) MessagesByOriginID(from, originID string) ([]Message, error) {
 		}
 		x.rememberOrigin(k, ms)
 	}
-	ms = x.merge(ms, func(m *Message) bool { return originID != "" && m.From == from && m.OriginID == originID })
+	ms = x.merge(ms, "o"+k, func(m *Message) bool { return originID != "" && m.From == from && m.OriginID == originID })
 	idbSortMessages(ms)
 	return ms, nil
 }
@@ -1103,6 +1112,16 @@ func (x *idbTx) bufferMessage(m Message) {
 	}
 	x.pendingAt[m.Key] = len(x.pending)
 	x.pending = append(x.pending, m)
+	if x.pendingBy == nil {
+		x.pendingBy = make(map[string][]string)
+	}
+	if a != "" {
+		x.pendingBy["a"+a] = append(x.pendingBy["a"+a], m.Key)
+	}
+	if m.OriginID != "" {
+		k := "o" + m.From + "\x00" + m.OriginID
+		x.pendingBy[k] = append(x.pendingBy[k], m.Key)
+	}
 }
 
 // putMessage stores m as it is, with its index properties.
