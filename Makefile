@@ -61,6 +61,8 @@ fuzz:
 	$(GO) test ./wasm/stanza/ -run '^$$' -fuzz '^FuzzParseRoster$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./wasm/stanza/ -run '^$$' -fuzz '^FuzzParsePresence$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./wasm/stanza/ -run '^$$' -fuzz '^FuzzParseError$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./wasm/stanza/ -run '^$$' -fuzz '^FuzzFastTree$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./wasm/stanza/ -run '^$$' -fuzz '^FuzzStartTag$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./wasm/rules/ -run '^$$' -fuzz '^FuzzClassify$$' -fuzztime $(FUZZTIME)
 
 # Benchmarks against real Prosody; figures go into BENCHMARKS.md.

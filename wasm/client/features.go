@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/waxwing-im/waxwing/wasm/stanza"
 )
 
 // Namespaces read and written by this package.
@@ -167,26 +169,12 @@ func isStreamName(n xml.Name, local string) bool {
 	return n.Local == local && (n.Space == NSStream || n.Space == streamPrefix)
 }
 
-// firstStartTag returns the start tag of the first element of raw.
-func firstStartTag(raw []byte) (xml.StartElement, bool) {
-	d := xml.NewDecoder(bytes.NewReader(raw))
-	for {
-		tok, err := d.Token()
-		if err != nil {
-			return xml.StartElement{}, false
-		}
-		if se, ok := tok.(xml.StartElement); ok {
-			return se, true
-		}
-	}
-}
-
 // ElementName returns the namespace and local name of a top-level element:
 // its own xmlns, NSClient when it declares none, NSStream for a stream:
 // element whose prefix is not declared in the message. It returns "", ""
 // if raw does not start with a well-formed start tag.
 func ElementName(raw []byte) (ns, local string) {
-	se, ok := firstStartTag(raw)
+	se, ok := stanza.StartTag(raw)
 	if !ok {
 		return "", ""
 	}
@@ -202,7 +190,7 @@ func ElementName(raw []byte) (ns, local string) {
 // ElementAttr returns the value of the unprefixed attribute name of the
 // top-level element (for example its id or type), or "".
 func ElementAttr(raw []byte, name string) string {
-	se, ok := firstStartTag(raw)
+	se, ok := stanza.StartTag(raw)
 	if !ok {
 		return ""
 	}

@@ -28,14 +28,23 @@ type node struct {
 	name       xml.Name
 	attr       []xml.Attr
 	kids       []*node
-	text       strings.Builder
+	text       string
 	start, end int
 }
 
 var errNoElement = errors.New("no element")
 
-// parseTree decodes the first element of raw.
+// parseTree decodes the first element of raw: on the fast path where it
+// can (element_fast.go), with encoding/xml otherwise.
 func parseTree(raw []byte) (*node, error) {
+	if n, ok := fastTree(raw); ok {
+		return n, nil
+	}
+	return slowTree(raw)
+}
+
+// slowTree decodes the first element of raw with encoding/xml.
+func slowTree(raw []byte) (*node, error) {
 	d := xml.NewDecoder(bytes.NewReader(raw))
 	var stack []*node
 	for {
@@ -70,7 +79,7 @@ func parseTree(raw []byte) (*node, error) {
 			}
 		case xml.CharData:
 			if len(stack) > 0 {
-				stack[len(stack)-1].text.Write(t)
+				stack[len(stack)-1].text += string(t)
 			}
 		}
 	}
@@ -141,14 +150,14 @@ func (n *node) clientChild(local string) *node {
 // childText returns the trimmed text of the first child {ns}local.
 func (n *node) childText(ns, local string) string {
 	if c := n.child(ns, local); c != nil {
-		return strings.TrimSpace(c.text.String())
+		return strings.TrimSpace(c.text)
 	}
 	return ""
 }
 
 // textTrim returns n's direct text, trimmed.
 func (n *node) textTrim() string {
-	return strings.TrimSpace(n.text.String())
+	return strings.TrimSpace(n.text)
 }
 
 // isClientNS reports whether ns is the stanza namespace: jabber:client, or

@@ -128,14 +128,14 @@ func parseMessageNode(n *node, raw []byte, unwrap bool) Message {
 			switch k.name.Local {
 			case "body":
 				if !bodyChosen && (k.lang() == "" || k.lang() == m.Lang) {
-					m.Body, bodyChosen = k.text.String(), true
+					m.Body, bodyChosen = k.text, true
 				} else if !m.HasBody {
-					m.Body = k.text.String()
+					m.Body = k.text
 				}
 				m.HasBody = true
 			case "subject":
 				if !m.HasSubject {
-					m.Subject, m.HasSubject = k.text.String(), true
+					m.Subject, m.HasSubject = k.text, true
 				}
 			case "thread":
 				if m.Thread == "" {
