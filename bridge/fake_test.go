@@ -297,9 +297,15 @@ type browser struct {
 
 func (b *testBridge) dial(t testing.TB) *browser {
 	t.Helper()
+	return b.dialQuery(t, "")
+}
+
+// dialQuery dials with query (e.g. "?batch=65536") on the URL.
+func (b *testBridge) dialQuery(t testing.TB, query string) *browser {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	ws, _, err := websocket.Dial(ctx, b.url, &websocket.DialOptions{
+	ws, _, err := websocket.Dial(ctx, b.url+query, &websocket.DialOptions{
 		Subprotocols: []string{"xmpp"},
 		HTTPHeader:   http.Header{"Origin": {b.origin}},
 	})
@@ -374,7 +380,13 @@ const openFrame = "<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='" + tes
 // opened dials, sends <open/> and reads the bridge's <open/> and features.
 func (b *testBridge) opened(t testing.TB, f *fakeUpstream) (*browser, *fakeConn) {
 	t.Helper()
-	br := b.dial(t)
+	return b.openedQuery(t, f, "")
+}
+
+// openedQuery is opened with query on the URL.
+func (b *testBridge) openedQuery(t testing.TB, f *fakeUpstream, query string) (*browser, *fakeConn) {
+	t.Helper()
+	br := b.dialQuery(t, query)
 	br.send(openFrame)
 	fc := f.conn(t)
 	br.expect("<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' from='" + testDomain + "' id='s1' version='1.0' xml:lang='en'/>")

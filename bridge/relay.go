@@ -70,6 +70,7 @@ type relay struct {
 
 	down     *fromBrowser // browser → server
 	maxBytes atomic.Int64 // limit for down, lowered by the server's XEP-0478 advert
+	batchMax int          // the browser asked for batched messages of at most this many bytes (batch.go)
 
 	smID string // the stream's Stream Management id, guarded by srv.mu (handover.go)
 
@@ -478,6 +479,7 @@ func (r *relay) drainUp() {
 // translateUp is readUpstream's loop until the relay ends.
 func (r *relay) translateUp() {
 	d := newToBrowser(frame.Limits{MaxBytes: 4 * r.srv.cfg.MaxStanzaBytes, MaxDepth: 4 * r.srv.cfg.MaxDepth})
+	d.batchMax = r.batchMax
 	var first [1]byte
 	for {
 		// Wait with a one-byte buffer, so that an idle relay holds no read

@@ -145,6 +145,12 @@ type toBrowser struct {
 	closed        bool   // the server's </stream:stream> was translated
 	serverLimit   int    // XEP-0478 max-bytes, 0 when not advertised
 	smID          string // a Stream Management id the server gave the stream (handover.go)
+
+	// batchMax is the most bytes a message may hold when the browser asked
+	// for batched messages (batch.go), 0 when it did not; batch holds the
+	// elements of the message being made.
+	batchMax int
+	batch    []byte
 }
 
 func newToBrowser(limits frame.Limits) *toBrowser {
@@ -159,18 +165,28 @@ func (d *toBrowser) feed(p []byte, emit func([]byte) error) error {
 	for {
 		tok, ok, err := d.sc.Next()
 		if err != nil || !ok {
+			// What was complete before a framing error still goes.
+			if ferr := d.flush(emit); ferr != nil {
+				return ferr
+			}
 			return err
 		}
 		switch tok.Kind {
 		case frame.StreamOpen:
 			d.scope = tok.Declarations()
 			d.opened = true
+			if err := d.flush(emit); err != nil {
+				return err
+			}
 			if err := emit(headerToOpen(tok)); err != nil {
 				return err
 			}
 			continue
 		case frame.StreamClose:
 			d.closed = true
+			if err := d.flush(emit); err != nil {
+				return err
+			}
 			return emit(closeFrame)
 		}
 		attrs := tok.Attrs()
@@ -184,7 +200,12 @@ func (d *toBrowser) feed(p []byte, emit func([]byte) error) error {
 		if tok.LocalName() == "features" {
 			d.out = d.filterFeatures(d.out)
 		}
-		if err := emit(d.out); err != nil {
+		if d.batchMax > 0 && batchable(tok, ns) {
+			err = d.batchOut(d.out, emit)
+		} else if err = d.flush(emit); err == nil {
+			err = emit(d.out)
+		}
+		if err != nil {
 			return err
 		}
 		if cap(d.out) > 4<<10 {

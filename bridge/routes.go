@@ -225,6 +225,7 @@ func (s *Server) webSocket(w http.ResponseWriter, r *http.Request) {
 	}
 	ws.SetReadLimit(-1) // the framing scanner enforces the element limit
 	rl := s.newRelay(ws, ip.String())
+	rl.batchMax = batchBytes(r.URL.Query())
 	if !s.track(rl) {
 		_ = ws.Close(websocket.StatusGoingAway, "server shutting down")
 		return
