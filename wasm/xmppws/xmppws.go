@@ -27,6 +27,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/coder/websocket"
@@ -60,13 +61,25 @@ type Options struct {
 // bridge applies to what it relays from the server.
 const DefaultMaxMessageBytes = 1 << 20
 
+// BatchParam is the query parameter with which Dial asks a Waxwing relay
+// for batched messages: several complete elements in one message, of at
+// most the given number of bytes (the bound of one incoming message). Conn
+// reads messages as one byte stream, so batches need nothing more; a
+// server that does not know the parameter sends one element per message,
+// as RFC 7395 §3.3.3 has it. The relay's side is bridge/batch.go.
+const BatchParam = "batch"
+
 // Dial opens a WebSocket to url (ws:// or wss://) with the xmpp subprotocol.
 // ctx bounds the opening handshake only; the connection lives until Close.
 func Dial(ctx context.Context, url string, opts *Options) (*Conn, error) {
 	if opts == nil {
 		opts = &Options{}
 	}
-	ws, _, err := websocket.Dial(ctx, url, dialOptions(opts))
+	limit := opts.MaxMessageBytes
+	if limit <= 0 {
+		limit = DefaultMaxMessageBytes
+	}
+	ws, _, err := websocket.Dial(ctx, withBatch(url, limit), dialOptions(opts))
 	if err != nil {
 		return nil, fmt.Errorf("xmppws: %w", err)
 	}
@@ -75,11 +88,23 @@ func Dial(ctx context.Context, url string, opts *Options) (*Conn, error) {
 		go func() { _ = closeWS(ws, websocket.StatusProtocolError, "the xmpp subprotocol is required (RFC 7395)") }()
 		return nil, ErrNoSubprotocol
 	}
-	limit := opts.MaxMessageBytes
-	if limit <= 0 {
-		limit = DefaultMaxMessageBytes
-	}
 	return newConn(ws, url, readLimit(ws, limit)), nil
+}
+
+// withBatch adds BatchParam=limit to the query of rawURL, unless it has one
+// or does not parse.
+func withBatch(rawURL string, limit int64) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return rawURL
+	}
+	q := u.Query()
+	if q.Has(BatchParam) {
+		return rawURL
+	}
+	q.Set(BatchParam, strconv.FormatInt(limit, 10))
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // isConfidential reports whether a password may travel in the clear at the
