@@ -64,6 +64,9 @@ fuzz:
 	$(GO) test ./wasm/stanza/ -run '^$$' -fuzz '^FuzzFastTree$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./wasm/stanza/ -run '^$$' -fuzz '^FuzzStartTag$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./wasm/rules/ -run '^$$' -fuzz '^FuzzClassify$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./bridge/ -run '^$$' -fuzz '^FuzzToBrowser$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./bridge/ -run '^$$' -fuzz '^FuzzToBrowserBatched$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./bridge/ -run '^$$' -fuzz '^FuzzFromBrowser$$' -fuzztime $(FUZZTIME)
 
 # Benchmarks against real Prosody; figures go into BENCHMARKS.md.
 bench: deps build
