@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -31,6 +32,7 @@ import (
 	"github.com/waxwing-im/waxwing/internal/e2e"
 	"github.com/waxwing-im/waxwing/internal/xmppd"
 	"github.com/waxwing-im/waxwing/internal/xmppd/xmppdtest"
+	"github.com/waxwing-im/waxwing/wasm/xmppws"
 )
 
 // btUsers are the accounts of every browser test (ASCII passwords: the page
@@ -223,11 +225,12 @@ func TestBrowserShell(t *testing.T) {
 		t.Errorf("saw %d responses for app.wasm, want exactly 1", wasmSeen)
 	}
 
-	// The wasm program's WebSocket: to the bridge, subprotocol xmpp.
+	// The wasm program's WebSocket: to the bridge, asking for batched
+	// messages, subprotocol xmpp.
 	sockets, handshakes := p.WebSockets(), 0
 	for _, ws := range sockets {
-		if ws.URL != br.wsURL() {
-			t.Errorf("WebSocket to %q, want %q", ws.URL, br.wsURL())
+		if want := br.wsURL() + "?" + xmppws.BatchParam + "=" + strconv.Itoa(xmppws.DefaultMaxMessageBytes); ws.URL != want {
+			t.Errorf("WebSocket to %q, want %q", ws.URL, want)
 		}
 		if ws.Status == 0 {
 			continue // no handshake response (yet)
