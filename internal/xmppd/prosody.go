@@ -120,7 +120,8 @@ https_ports = { }
 https_interfaces = { }
 http_default_host = {{q .Domain}}
 network_settings = { nagle = false } -- Nagle costs ~35 ms per pipelined flight on loopback
-{{if .TLS}}
+{{if .GC}}gc = { mode = {{q .GC}} }
+{{end}}{{if .TLS}}
 c2s_require_encryption = true
 allow_unencrypted_plain_auth = false
 ssl = { certificate = {{q .Cert}}; key = {{q .Key}}; }
@@ -204,6 +205,7 @@ func (p *prosody) writeConfig() error {
 		"SMTimeout":       smTimeout(s.opts),
 		"SQL":             s.opts.SQL,
 		"MAMMax":          s.opts.MaxArchiveQueryResults,
+		"GC":              s.opts.GC,
 	}
 	var buf bytes.Buffer
 	if err := prosodyCfg.Execute(&buf, data); err != nil {

@@ -77,9 +77,14 @@ type Options struct {
 	// answers (max_archive_query_results; larger asks are cut to it); 0
 	// keeps Prosody's default, 50. Ignored by ejabberd.
 	MaxArchiveQueryResults int
-	Users                  map[string]string                // user (localpart) -> password, registered before Start returns
-	Debug                  bool                             // prosody: also write debug.log (UTC, microseconds); ejabberd: loglevel debug
-	Logf                   func(format string, args ...any) // optional: one line per start/restart/stop, with timings
+	// GC: prosody: the Lua garbage collector's mode, "incremental" or
+	// "generational" (Prosody's gc option, https://prosody.im/doc/advanced_gc);
+	// "" keeps Prosody's default (incremental, pause 105, step multiplier
+	// 500). Ignored by ejabberd.
+	GC    string
+	Users map[string]string                // user (localpart) -> password, registered before Start returns
+	Debug bool                             // prosody: also write debug.log (UTC, microseconds); ejabberd: loglevel debug
+	Logf  func(format string, args ...any) // optional: one line per start/restart/stop, with timings
 }
 
 // Server is a running (or stopped) test server. Its exported fields are fixed for its lifetime,
@@ -160,6 +165,9 @@ func Start(ctx context.Context, kind Kind, o Options) (*Server, error) {
 	}
 	if o.MaxArchiveQueryResults < 0 {
 		return nil, fmt.Errorf("xmppd: MaxArchiveQueryResults %d < 0", o.MaxArchiveQueryResults)
+	}
+	if o.GC != "" && o.GC != "incremental" && o.GC != "generational" {
+		return nil, fmt.Errorf("xmppd: GC %q: want \"incremental\", \"generational\" or \"\"", o.GC)
 	}
 	if o.Domain == "" {
 		o.Domain = "localhost"

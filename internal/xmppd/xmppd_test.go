@@ -267,13 +267,21 @@ func TestProsodySQL(t *testing.T) {
 		t.Skip(err)
 	}
 	const limit, sent = 60, 70
-	s := xmppdtest.Start(t, xmppd.Prosody, xmppd.Options{SQL: true, MaxArchiveQueryResults: limit, Users: map[string]string{"alice": "alice pass", "bob": "bob pass", "dave": "dave pass", "erin": "erin pass", "frank": "frank pass"}})
+	s := xmppdtest.Start(t, xmppd.Prosody, xmppd.Options{SQL: true, MaxArchiveQueryResults: limit, GC: "generational", Users: map[string]string{"alice": "alice pass", "bob": "bob pass", "dave": "dave pass", "erin": "erin pass", "frank": "frank pass"}})
 	cfg, err := os.ReadFile(filepath.Join(s.Dir, "prosody", "prosody.cfg.lua"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(cfg), `storage = "sql"`) {
-		t.Fatalf("the config does not say storage = \"sql\":\n%s", cfg)
+	for _, want := range []string{`storage = "sql"`, `gc = { mode = "generational" }`} {
+		if !strings.Contains(string(cfg), want) {
+			t.Fatalf("the config does not say %s:\n%s", want, cfg)
+		}
+	}
+	if log, err := os.ReadFile(filepath.Join(s.Dir, "prosody", "prosody.log")); err != nil || strings.Contains(string(log), "Failed to apply GC configuration") {
+		t.Fatalf("prosody.log (%v): the GC option was refused:\n%s", err, log)
+	}
+	if _, err := xmppd.Start(t.Context(), xmppd.Prosody, xmppd.Options{GC: "fast"}); err == nil || !strings.Contains(err.Error(), `GC "fast"`) {
+		t.Errorf("Start with GC \"fast\": %v, want an error naming it", err)
 	}
 	if err := s.Register(t.Context(), "carol", "carol pass"); err != nil {
 		t.Fatal(err)
