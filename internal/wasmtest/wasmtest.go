@@ -360,31 +360,60 @@ func (r *run) do(ctx context.Context) (string, error) {
 		}
 	}
 	defer flush()
+	// handle takes one report; done says the program has ended.
+	handle := func(m message) (done bool, err error) {
+		emit(m.Out)
+		switch {
+		case m.Error != "":
+			return true, fmt.Errorf("the page could not run the program: %s", m.Error)
+		case m.Exit != nil && *m.Exit != 0:
+			return true, fmt.Errorf("the program exited with status %d", *m.Exit)
+		case m.Exit != nil:
+			if profDir != "" {
+				if err := stopProfile(bctx, profDir); err != nil {
+					return true, err
+				}
+			}
+			return true, nil
+		}
+		return false, nil
+	}
+	err = awaitEnd(ctx, msgs, bad, navErr, handle, r.startErr, r.timeout)
+	return out.String(), err
+}
+
+// awaitEnd waits for the program's end (handle says done), the page's
+// failure or the timeout. The program's reports come in order, and an
+// exception after them: when both are there, the reports decide. An event
+// that reaches the program once it has exited (a WebSocket's close event)
+// throws "Go program has already exited", which changes nothing.
+func awaitEnd(ctx context.Context, msgs <-chan message, bad, navErr <-chan error, handle func(message) (bool, error),
+	startErr func(context.Context, string, error) error, timeout time.Duration) error {
 	for {
 		select {
 		case m := <-msgs:
-			emit(m.Out)
-			switch {
-			case m.Error != "":
-				return out.String(), fmt.Errorf("the page could not run the program: %s", m.Error)
-			case m.Exit != nil && *m.Exit != 0:
-				return out.String(), fmt.Errorf("the program exited with status %d", *m.Exit)
-			case m.Exit != nil:
-				if profDir != "" {
-					if err := stopProfile(bctx, profDir); err != nil {
-						return out.String(), err
-					}
-				}
-				return out.String(), nil
+			if done, err := handle(m); done {
+				return err
 			}
 		case err := <-navErr:
 			if err != nil {
-				return out.String(), r.startErr(ctx, "loading the page", err)
+				return startErr(ctx, "loading the page", err)
 			}
 		case err := <-bad:
-			return out.String(), err
+			for {
+				select {
+				case m := <-msgs:
+					if done, merr := handle(m); done {
+						return merr
+					}
+					continue
+				default:
+				}
+				break
+			}
+			return err
 		case <-ctx.Done():
-			return out.String(), fmt.Errorf("the program did not finish within %v", r.timeout)
+			return fmt.Errorf("the program did not finish within %v", timeout)
 		}
 	}
 }

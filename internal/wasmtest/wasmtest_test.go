@@ -3,6 +3,7 @@
 package wasmtest
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -30,6 +31,7 @@ func TestRun(t *testing.T) {
 		{"TestFail", time.Minute, "exited with status 1", []string{"failing on purpose", "--- FAIL: TestFail"}},
 		{"TestPanic", time.Minute, "exited with status 2", []string{"panic: panicking on purpose"}},
 		{"TestHang", 5 * time.Second, "did not finish within 5s", nil},
+		{"TestLateEvent", time.Minute, "", []string{"--- PASS: TestLateEvent"}},
 	} {
 		t.Run(tc.test, func(t *testing.T) {
 			var lines []string
@@ -102,5 +104,28 @@ func TestSummarizeProfile(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Errorf("the summary lacks %q:\n%s", want, got)
 		}
+	}
+}
+
+// TestAwaitEndExitBeforeException: an exception reported after the
+// program's exit (an event reaching the exited program) does not fail the
+// run; one without an exit before it does.
+func TestAwaitEndExitBeforeException(t *testing.T) {
+	zero := 0
+	for range 20 {
+		msgs, bad := make(chan message, 2), make(chan error, 1)
+		msgs <- message{Out: "PASS\n"}
+		msgs <- message{Exit: &zero}
+		bad <- errors.New("the page threw: Uncaught Error: Go program has already exited")
+		handle := func(m message) (bool, error) { return m.Exit != nil, nil }
+		if err := awaitEnd(t.Context(), msgs, bad, nil, handle, nil, time.Minute); err != nil {
+			t.Fatalf("exit, then an exception: %v", err)
+		}
+	}
+	bad := make(chan error, 1)
+	bad <- errors.New("the page threw: boom")
+	err := awaitEnd(t.Context(), make(chan message), bad, nil, func(message) (bool, error) { return false, nil }, nil, time.Minute)
+	if err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Fatalf("an exception alone: %v, want it", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"syscall/js"
 	"testing"
 )
 
@@ -24,3 +25,11 @@ func TestFail(t *testing.T) { t.Error("failing on purpose") }
 func TestPanic(t *testing.T) { panic("panicking on purpose") }
 
 func TestHang(t *testing.T) { select {} }
+
+// TestLateEvent passes, and leaves a timer that calls into the program
+// once it has exited (as a WebSocket's close event may): the page then
+// throws "Go program has already exited", which must not fail the run.
+func TestLateEvent(t *testing.T) {
+	f := js.FuncOf(func(js.Value, []js.Value) any { return nil })
+	js.Global().Call("setTimeout", f, 0)
+}
