@@ -1045,17 +1045,8 @@ func (x *idbTx) checkNew(store, what, key, by, id string) error {
 	a := by + "\x00" + id
 	other, known := x.archived[store][a]
 	if !known {
-		none, err := false, error(nil)
-		if store == osMessages {
-			none, err = x.absent(a)
-		}
-		if err == nil && !none {
-			if store == osMessages {
-				idbDedupRequests.Add(1)
-			}
-			other, err = x.owner(store, "archive", a)
-		}
-		if err != nil {
+		var err error
+		if other, err = x.archiveOwner(store, a); err != nil {
 			return err
 		}
 		if m, pending := x.buffered(other); pending && (m.ArchiveBy != by || m.ArchiveID != id) {
@@ -1066,6 +1057,19 @@ func (x *idbTx) checkNew(store, what, key, by, id string) error {
 		return fmt.Errorf("store: %s %q: archive id %q of %q already belongs to %s %q", what, key, id, by, what, other)
 	}
 	return nil
+}
+
+// archiveOwner returns the Key of the record of store that IndexedDB holds
+// with the archive key a (by∅id), "" if none: from the key set where it
+// can tell.
+func (x *idbTx) archiveOwner(store, a string) (string, error) {
+	if store == osMessages {
+		if none, err := x.absent(a); err != nil || none {
+			return "", err
+		}
+		idbDedupRequests.Add(1)
+	}
+	return x.owner(store, "archive", a)
 }
 
 // owner returns the primary key of the record of an index's unique key, ""
