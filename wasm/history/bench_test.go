@@ -131,8 +131,9 @@ func (r catchUpRow) report(b *testing.B, iterations int) {
 //     bridge and proxy, as each Chromium row.
 //
 // After the rows it prints a table with the ratios of this run. The server
-// is Prosody with its archive in SQLite (storage = "sql") and
-// max_archive_query_results = 250, the engine's page size;
+// is Prosody with its archive in SQLite (storage = "sql"),
+// max_archive_query_results = 250, the engine's page size, and generational
+// GC (catchUpGC); WAXWING_BENCH_CATCHUP_GC=incremental keeps Prosody's GC,
 // WAXWING_BENCH_CATCHUP_STORAGE=internal and WAXWING_BENCH_CATCHUP_MAX=50
 // give the test suite's configuration, WAXWING_BENCH_CATCHUP_SERVER=ejabberd
 // runs it on ejabberd, WAXWING_BENCH_CATCHUP_N sets another archive size.
