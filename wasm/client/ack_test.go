@@ -52,11 +52,7 @@ func TestIntegrationAckHeldDuringBurst(t *testing.T) {
 	alice := &holdDevice{device: &device{}, hold: make(chan struct{})}
 	cfg := e.config("alice", alice.device)
 	cfg.Store, cfg.Handler = alice, alice
-	s, err := client.Connect(ctxT(t), cfg, client.Credentials{Password: "alice-pw"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.Serve(context.Background())
+	s := e.connectConfig(t, cfg, client.Credentials{Password: "alice-pw"})
 	if err := s.Send(ctxT(t), presence()); err != nil {
 		t.Fatal(err)
 	}

@@ -56,11 +56,7 @@ func TestIntegrationAfterBind(t *testing.T) {
 			}
 			rec := &recorder{device: alice}
 			cfg.Handler = rec
-			s, err := client.Connect(ctxT(t), cfg, pw)
-			if err != nil {
-				t.Fatal(err)
-			}
-			go s.Serve(context.Background())
+			s := e.connectConfig(t, cfg, pw)
 			t.Cleanup(s.Drop)
 			if got, want := s.Stats().RoundTrips, plain.Stats().RoundTrips; got != want {
 				t.Fatalf("%d round trips with the pipelined requests, %d without: they must cost none", got, want)

@@ -100,11 +100,7 @@ func TestIntegrationAckOfStoredCount(t *testing.T) {
 			}
 			log := &ackLog{}
 			cfg.Log = slog.New(log)
-			s, err := client.Connect(ctxT(t), cfg, client.Credentials{Password: "alice-pw"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			go s.Serve(context.Background())
+			s := e.connectConfig(t, cfg, client.Credentials{Password: "alice-pw"})
 			if err := s.Send(ctxT(t), presence()); err != nil {
 				t.Fatal(err)
 			}

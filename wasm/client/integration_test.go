@@ -155,9 +155,16 @@ func ctxT(t *testing.T) context.Context {
 // connect connects and serves in the background.
 func (e *env) connect(t *testing.T, user string, d *device, cred client.Credentials) *client.Session {
 	t.Helper()
-	s, err := client.Connect(ctxT(t), e.config(user, d), cred)
+	return e.connectConfig(t, e.config(user, d), cred)
+}
+
+// connectConfig connects with cfg (e.config's, changed) and serves the
+// session until the top-level test ends.
+func (e *env) connectConfig(t *testing.T, cfg client.Config, cred client.Credentials) *client.Session {
+	t.Helper()
+	s, err := client.Connect(ctxT(t), cfg, cred)
 	if err != nil {
-		t.Fatalf("%s: connect: %v", user, err)
+		t.Fatalf("%s: connect: %v", cfg.JID, err)
 	}
 	go s.Serve(context.Background())
 	e.mu.Lock()

@@ -3,7 +3,6 @@
 package client_test
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -45,11 +44,7 @@ func TestIntegrationResumeWindowFromLastHeard(t *testing.T) {
 		clk := &clock{t: time.Now()}
 		cfg := e.config("alice", alice)
 		cfg.Now = clk.Now
-		s, err := client.Connect(ctxT(t), cfg, client.Credentials{Password: "alice-pw"})
-		if err != nil {
-			t.Fatalf("%s: %v", tt.name, err)
-		}
-		go s.Serve(context.Background())
+		s := e.connectConfig(t, cfg, client.Credentials{Password: "alice-pw"})
 		waitState(t, alice, func(st client.State) bool { return st.SM.ID != "" }) // <enabled/> read
 		clk.advance(tt.quiet)                                                     // alice sends nothing: no <r/>, so no <a/>
 		body := fmt.Sprintf("from bob %d", i)
