@@ -381,16 +381,25 @@ func (p *fastParser) endTag() (*node, bool) {
 // namespace), or false if raw does not begin with a well-formed one: on
 // the fast path where it can, with encoding/xml otherwise.
 func StartTag(raw []byte) (xml.StartElement, bool) {
-	p := fastParser{raw: raw, s: string(raw), nodes: make([]node, 0, 1)}
-	p.spaces()
-	if p.i+1 < len(raw) && raw[p.i] == '<' && raw[p.i+1] != '/' && raw[p.i+1] != '!' && raw[p.i+1] != '?' {
-		p.attrs = make([]xml.Attr, 0, bytes.Count(raw, []byte{'='}))
-		if _, ok := p.startTag(); ok {
-			n := &p.nodes[0]
-			return xml.StartElement{Name: n.name, Attr: n.attr}, true
-		}
+	if se, ok := fastStartTag(raw); ok {
+		return se, true
 	}
 	return slowStartTag(raw)
+}
+
+// fastStartTag is StartTag's fast path: false where it does not answer.
+func fastStartTag(raw []byte) (xml.StartElement, bool) {
+	p := fastParser{raw: raw, s: string(raw), nodes: make([]node, 0, 1)}
+	p.spaces()
+	if p.i+1 >= len(raw) || raw[p.i] != '<' || raw[p.i+1] == '/' || raw[p.i+1] == '!' || raw[p.i+1] == '?' {
+		return xml.StartElement{}, false
+	}
+	p.attrs = make([]xml.Attr, 0, bytes.Count(raw, []byte{'='}))
+	if _, ok := p.startTag(); !ok {
+		return xml.StartElement{}, false
+	}
+	n := &p.nodes[0]
+	return xml.StartElement{Name: n.name, Attr: n.attr}, true
 }
 
 // slowStartTag is StartTag with encoding/xml.
