@@ -378,7 +378,7 @@ func (r *run) do(ctx context.Context) (string, error) {
 		}
 		return false, nil
 	}
-	err = awaitEnd(ctx, msgs, bad, navErr, handle, r.startErr, r.timeout)
+	err = r.awaitEnd(ctx, msgs, bad, navErr, handle)
 	return out.String(), err
 }
 
@@ -387,8 +387,7 @@ func (r *run) do(ctx context.Context) (string, error) {
 // exception after them: when both are there, the reports decide. An event
 // that reaches the program once it has exited (a WebSocket's close event)
 // throws "Go program has already exited", which changes nothing.
-func awaitEnd(ctx context.Context, msgs <-chan message, bad, navErr <-chan error, handle func(message) (bool, error),
-	startErr func(context.Context, string, error) error, timeout time.Duration) error {
+func (r *run) awaitEnd(ctx context.Context, msgs <-chan message, bad, navErr <-chan error, handle func(message) (bool, error)) error {
 	for {
 		select {
 		case m := <-msgs:
@@ -397,7 +396,7 @@ func awaitEnd(ctx context.Context, msgs <-chan message, bad, navErr <-chan error
 			}
 		case err := <-navErr:
 			if err != nil {
-				return startErr(ctx, "loading the page", err)
+				return r.startErr(ctx, "loading the page", err)
 			}
 		case err := <-bad:
 			for {
@@ -413,7 +412,7 @@ func awaitEnd(ctx context.Context, msgs <-chan message, bad, navErr <-chan error
 			}
 			return err
 		case <-ctx.Done():
-			return fmt.Errorf("the program did not finish within %v", timeout)
+			return fmt.Errorf("the program did not finish within %v", r.timeout)
 		}
 	}
 }

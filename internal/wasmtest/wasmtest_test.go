@@ -118,13 +118,13 @@ func TestAwaitEndExitBeforeException(t *testing.T) {
 		msgs <- message{Exit: &zero}
 		bad <- errors.New("the page threw: Uncaught Error: Go program has already exited")
 		handle := func(m message) (bool, error) { return m.Exit != nil, nil }
-		if err := awaitEnd(t.Context(), msgs, bad, nil, handle, nil, time.Minute); err != nil {
+		if err := (&run{}).awaitEnd(t.Context(), msgs, bad, nil, handle); err != nil {
 			t.Fatalf("exit, then an exception: %v", err)
 		}
 	}
 	bad := make(chan error, 1)
 	bad <- errors.New("the page threw: boom")
-	err := awaitEnd(t.Context(), make(chan message), bad, nil, func(message) (bool, error) { return false, nil }, nil, time.Minute)
+	err := (&run{}).awaitEnd(t.Context(), make(chan message), bad, nil, func(message) (bool, error) { return false, nil })
 	if err == nil || !strings.Contains(err.Error(), "boom") {
 		t.Fatalf("an exception alone: %v, want it", err)
 	}
